@@ -1,0 +1,1 @@
+"""The ``labelkitchen`` (alias ``lk``) command line: thin commands over services."""

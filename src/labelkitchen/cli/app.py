@@ -1,0 +1,117 @@
+"""The ``labelkitchen`` command (alias ``lk``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from labelkitchen import __version__
+from labelkitchen.cli import data, projects
+from labelkitchen.cli.common import DbOption, console, open_store
+from labelkitchen.cli.common import reports_errors as handled
+from labelkitchen.demo import DEMO_SLUG, data_dir
+from labelkitchen.services.demo import build_demo
+from labelkitchen.services.stats import project_stats
+from labelkitchen.store.engine import current_revision, head_revision, upgrade
+
+app = typer.Typer(
+    name="labelkitchen",
+    help="labelkitchen: build labelled text datasets. Import records, label them with "
+    "functions, annotators and models, review, and export.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(projects.app, name="project")
+app.command("import")(handled(data.import_command))
+app.command("export")(handled(data.export_command))
+app.command("stats")(handled(data.stats_command))
+
+db_app = typer.Typer(help="Database schema: migrate and inspect.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"labelkitchen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """labelkitchen: build labelled text datasets."""
+
+
+@app.command("demo")
+@handled
+def demo(
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete the demo project first and rebuild it.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Build the demo project: YouTube comments to label as spam or ham."""
+    with open_store(db) as store:
+        report = build_demo(store, reset=reset)
+        stats = project_stats(store, project=DEMO_SLUG)
+        url = store.engine.url.render_as_string(hide_password=True)
+    verb = "created" if report.created else "refreshed"
+    console.print(f"{verb} demo project {DEMO_SLUG} in {url}")
+    console.print(
+        "  data: YouTube Spam Collection (Alberto et al., ICMLA 2015), CC BY 4.0; "
+        f"licence and citation in {data_dir() / 'LICENSE.md'}"
+    )
+    for name, part in (("test", report.test), ("train", report.train)):
+        console.print(
+            f"  {name}: read {part.read:,} comments, imported {part.imported:,} new, "
+            f"skipped {part.duplicates:,} duplicate texts"
+            + (f", {part.gold:,} gold labels" if part.gold else "")
+        )
+    splits = ", ".join(f"{k} {v:,}" for k, v in sorted(stats.records_by_split.items()))
+    gold = {label: counts.get("gold", 0) for label, counts in stats.labels.items()}
+    console.print(f"  records: {stats.records:,} ({splits})")
+    console.print(
+        "  test gold: "
+        + ", ".join(f"{k} {v:,}" for k, v in gold.items())
+        + "; train is unlabelled, waiting for labelling functions, annotators and models"
+    )
+    goal = report.project.spec.goal
+    console.print(
+        f"  goal: {goal.text}\n  metric: {goal.metric.value} of "
+        f"{goal.label!r}, target {goal.target}"
+    )
+    console.print(
+        "\nnext: labelkitchen stats youtube-spam   |   "
+        "labelkitchen export youtube-spam --format csv --out spam.csv"
+    )
+
+
+@db_app.command("upgrade")
+@handled
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    db: DbOption = None,
+) -> None:
+    """Bring the database schema up to date (done automatically on open by default)."""
+    with open_store(db) as store:
+        upgrade(store.engine, revision)
+        console.print(f"schema at {current_revision(store.engine)}")
+
+
+@db_app.command("current")
+@handled
+def db_current(db: DbOption = None) -> None:
+    """Print the database's schema revision and the newest one."""
+    with open_store(db) as store:
+        console.print(f"database: {current_revision(store.engine)}  newest: {head_revision()}")
+
+
+def main() -> None:
+    app()

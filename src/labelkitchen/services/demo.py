@@ -1,0 +1,60 @@
+"""The demo: the YouTube spam project, built from the packaged data in one call."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from dataclasses import dataclass
+
+from labelkitchen.demo import DEMO_PROJECT, DEMO_SLUG, TEST_FILE, TRAIN_FILES, demo_rows
+from labelkitchen.errors import NotFound
+from labelkitchen.schema import Project
+from labelkitchen.services.importing import ImportOptions, ImportReport, import_rows
+from labelkitchen.services.projects import create_project, delete_project, get_project
+from labelkitchen.store import Store
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    project: Project
+    created: bool
+    test: ImportReport
+    train: ImportReport
+
+
+def build_demo(store: Store, *, reset: bool = False) -> DemoReport:
+    """Create (or refresh) the demo project and import its comments.
+
+    The test split is one video's comments with their gold labels, imported first so that a
+    comment posted under several videos counts as test data; the other four videos are the
+    unlabelled training pool. Running it again changes nothing (imports deduplicate).
+    """
+    if reset:
+        with contextlib.suppress(NotFound):
+            delete_project(store, slug=DEMO_SLUG)
+    try:
+        project = get_project(store, slug=DEMO_SLUG)
+        created = False
+    except NotFound:
+        project = create_project(store, spec=DEMO_PROJECT)
+        created = True
+    test = import_rows(
+        store,
+        project=DEMO_SLUG,
+        rows=demo_rows(TEST_FILE, with_labels=True),
+        options=ImportOptions(split="test", labels_as="gold"),
+        name=TEST_FILE,
+    )
+    train = import_rows(
+        store,
+        project=DEMO_SLUG,
+        rows=itertools.chain.from_iterable(
+            demo_rows(name, with_labels=False) for name in TRAIN_FILES
+        ),
+        options=ImportOptions(split="train"),
+        name="+".join(TRAIN_FILES),
+    )
+    return DemoReport(project=project, created=created, test=test, train=train)
+
+
+__all__ = ["DemoReport", "build_demo"]

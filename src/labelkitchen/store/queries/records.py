@@ -1,0 +1,101 @@
+"""Query functions for records: bulk insert with content-hash dedup, lookups, keyset pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, Text, cast, func, select
+
+from labelkitchen.store.tables import records
+
+# (project_id, external_id, text, meta_json, content_hash, split)
+RecordRow = tuple[int, str | None, str, str | None, bytes, str | None]
+
+_INSERT = {
+    "sqlite": (
+        "INSERT INTO records (project_id, external_id, text, meta, content_hash, split) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, content_hash) DO NOTHING"
+    ),
+    "postgresql": (
+        "INSERT INTO records (project_id, external_id, text, meta, content_hash, split) "
+        "VALUES (%s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (project_id, content_hash) DO NOTHING"
+    ),
+}
+_LOOKUP_CHUNK = 900  # stays under every backend's bound-parameter limit
+
+
+def insert_records(conn: Connection, *, rows: Sequence[RecordRow]) -> int:
+    """Insert rows, skipping those whose content hash the project already has.
+
+    Returns how many were inserted. One ``executemany`` per call: this is the import hot path.
+    """
+    if not rows:
+        return 0
+    result = conn.exec_driver_sql(_INSERT[conn.dialect.name], list(rows))
+    return int(result.rowcount)
+
+
+def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[i : i + _LOOKUP_CHUNK] for i in range(0, len(values), _LOOKUP_CHUNK)]
+
+
+def hashes_of_external_ids(
+    conn: Connection, *, project_id: int, external_ids: Sequence[str]
+) -> dict[str, bytes]:
+    """``external_id -> content_hash`` for those of ``external_ids`` the project already has."""
+    found: dict[str, bytes] = {}
+    for chunk in _chunks(external_ids):
+        query = select(records.c.external_id, records.c.content_hash).where(
+            records.c.project_id == project_id, records.c.external_id.in_(chunk)
+        )
+        found.update((row.external_id, bytes(row.content_hash)) for row in conn.execute(query))
+    return found
+
+
+def ids_of_hashes(
+    conn: Connection, *, project_id: int, hashes: Sequence[bytes]
+) -> dict[bytes, int]:
+    """``content_hash -> record id`` for the given hashes."""
+    found: dict[bytes, int] = {}
+    for chunk in _chunks(hashes):
+        query = select(records.c.content_hash, records.c.id).where(
+            records.c.project_id == project_id, records.c.content_hash.in_(chunk)
+        )
+        found.update((bytes(row.content_hash), int(row.id)) for row in conn.execute(query))
+    return found
+
+
+def page_records(
+    conn: Connection,
+    *,
+    project_id: int,
+    after_id: int = 0,
+    limit: int = 1000,
+    split: str | None = None,
+) -> Sequence[Row[Any]]:
+    """One keyset page of records ordered by id; ``meta`` comes back as raw JSON text."""
+    query = (
+        select(
+            records.c.id,
+            records.c.external_id,
+            records.c.text,
+            cast(records.c.meta, Text).label("meta"),
+            records.c.split,
+        )
+        .where(records.c.project_id == project_id, records.c.id > after_id)
+        .order_by(records.c.id)
+        .limit(limit)
+    )
+    if split is not None:
+        query = query.where(records.c.split == split)
+    return conn.execute(query).all()
+
+
+def count_by_split(conn: Connection, *, project_id: int) -> dict[str | None, int]:
+    query = (
+        select(records.c.split, func.count())
+        .where(records.c.project_id == project_id)
+        .group_by(records.c.split)
+    )
+    return {row[0]: int(row[1]) for row in conn.execute(query)}
