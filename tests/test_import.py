@@ -382,3 +382,52 @@ def test_unknown_project(store: Store, tmp_path: Path) -> None:
     path = write_lines(tmp_path / "a.jsonl", ['{"text": "a"}'])
     with pytest.raises(NotFound, match="no project 'ghost'"):
         import_files(store, project="ghost", paths=[path])
+
+
+# --- the separate reader process (used for large files) ----------------------------------
+
+
+@pytest.fixture
+def process_store(tmp_path: Path) -> Store:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'p.db'}",
+        import_process_min_bytes=0,
+        import_batch_size=50,
+    )
+    store = Store.open(settings=settings)
+    create_project(store, spec={"slug": "s", "task": "classify", "labels": ["a", "b"]})
+    return store
+
+
+def test_process_reader_imports_and_labels(process_store: Store, tmp_path: Path) -> None:
+    lines = [json.dumps({"id": str(i), "text": f"t{i}", "label": "ab"[i % 2]}) for i in range(300)]
+    path = write_lines(tmp_path / "a.jsonl", [*lines, lines[0]])
+    report = import_files(process_store, project="s", paths=[path])
+    assert (report.read, report.imported, report.duplicates, report.annotations) == (
+        301,
+        300,
+        1,
+        300,
+    )
+
+
+def test_process_reader_error_aborts_with_location(process_store: Store, tmp_path: Path) -> None:
+    lines = [json.dumps({"text": f"t{i}"}) for i in range(120)] + ['{"text": "x", "label": "z"}']
+    path = write_lines(tmp_path / "bad.jsonl", lines)
+    before = snapshot(process_store)
+    with pytest.raises(ImportFailed, match=r"bad.jsonl, line 121, field 'label'"):
+        import_files(process_store, project="s", paths=[path])
+    assert snapshot(process_store) == before
+
+
+def test_process_reader_skip_mode(process_store: Store, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "m.jsonl", ['{"text": "ok"}', "{nope", '{"text": "ok2"}'])
+    rejects = tmp_path / "r.jsonl"
+    report = import_files(
+        process_store,
+        project="s",
+        paths=[path],
+        options=ImportOptions(on_error="skip", rejects_path=rejects),
+    )
+    assert (report.imported, report.rejected) == (2, 1)
+    assert orjson.loads(rejects.read_bytes())["line"] == 2

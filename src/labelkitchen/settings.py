@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         le=30_000,
         description="Records written per database batch during import.",
     )
+    import_process_min_bytes: int = Field(
+        default=4_000_000,
+        ge=0,
+        description="Files at least this large are parsed in a separate process during import.",
+    )
     export_batch_size: int = Field(
         default=5_000, gt=0, description="Records read per database round trip during export."
     )

@@ -61,7 +61,7 @@ def _pages(store: Store, project: Project, split: str | None) -> Iterator[list[d
             )
             if not rows:
                 return
-            first, last = int(rows[0].id), int(rows[-1].id)
+            first, last = int(rows[0][0]), int(rows[-1][0])
             notes: dict[int, list[dict[str, Any]]] = {}
             for a in queries.current_annotations(
                 conn, project_id=project.id, first_id=first, last_id=last
@@ -77,20 +77,17 @@ def _pages(store: Store, project: Project, split: str | None) -> Iterator[list[d
                 item["created_at"] = _time(a.created_at)
                 notes.setdefault(int(a.record_id), []).append(item)
             gold = queries.current_gold(conn, project_id=project.id, first_id=first, last_id=last)
-        page = []
-        for row in rows:
-            record_id = int(row.id)
-            raw_gold = gold.get(record_id)
-            page.append(
-                {
-                    "id": row.external_id,
-                    "text": row.text,
-                    "meta": orjson.Fragment(row.meta) if row.meta else _EMPTY,
-                    "split": row.split,
-                    "gold": orjson.Fragment(raw_gold) if raw_gold else None,
-                    "annotations": notes.get(record_id, []),
-                }
-            )
+        page = [
+            {
+                "id": external_id,
+                "text": text,
+                "meta": orjson.Fragment(meta) if meta else _EMPTY,
+                "split": split_name,
+                "gold": orjson.Fragment(gold[record_id]) if record_id in gold else None,
+                "annotations": notes.get(record_id, ()),
+            }
+            for record_id, external_id, text, meta, split_name in rows
+        ]
         yield page
         after = last
 

@@ -138,7 +138,8 @@ records = Table(
         sqlite_where=text("external_id IS NOT NULL"),
         postgresql_where=text("external_id IS NOT NULL"),
     ),
-    Index("ix_records_project_id_split", "project_id", "split"),
+    # Keyset pages in import order (export, browsing); a split filter rides along.
+    Index("ix_records_project_id_id", "project_id", "id"),
 )
 
 sources = Table(
@@ -171,7 +172,8 @@ annotations = Table(
     _now(),
     Column("superseded_by", Id, ForeignKey("annotations.id", ondelete="SET NULL")),
     CheckConstraint("answer IN ('accept', 'reject', 'skip', 'flag')", name="answer"),
-    Index("ix_annotations_record_id", "record_id"),
+    Index("ix_annotations_record_id", "record_id"),  # also serves ON DELETE CASCADE
+    Index("ix_annotations_project_id_record_id", "project_id", "record_id"),
     Index("ix_annotations_project_id_source_id", "project_id", "source_id"),
 )
 

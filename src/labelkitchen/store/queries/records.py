@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Text, cast, func, select
+from sqlalchemy import Connection, Text, func, select
+from sqlalchemy import cast as sql_cast
 
 from labelkitchen.store.tables import records
 
@@ -22,6 +23,8 @@ _INSERT = {
         "VALUES (%s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (project_id, content_hash) DO NOTHING"
     ),
 }
+# (id, external_id, text, meta as raw JSON, split): one record of an export page.
+PageRow = tuple[int, str | None, str, str | None, str | None]
 _LOOKUP_CHUNK = 900  # stays under every backend's bound-parameter limit
 
 
@@ -38,6 +41,12 @@ def insert_records(conn: Connection, *, rows: Sequence[RecordRow]) -> int:
 
 def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + _LOOKUP_CHUNK] for i in range(0, len(values), _LOOKUP_CHUNK)]
+
+
+def analyze(conn: Connection) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load (SQLite needs none)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE records")
 
 
 def hashes_of_external_ids(
@@ -73,23 +82,28 @@ def page_records(
     after_id: int = 0,
     limit: int = 1000,
     split: str | None = None,
-) -> Sequence[Row[Any]]:
-    """One keyset page of records ordered by id; ``meta`` comes back as raw JSON text."""
+) -> Sequence[PageRow]:
+    """One keyset page ``(id, external_id, text, meta, split)`` ordered by id.
+
+    ``meta`` comes back as raw JSON text, so export can pass it through unparsed.
+    """
     query = (
         select(
             records.c.id,
             records.c.external_id,
             records.c.text,
-            cast(records.c.meta, Text).label("meta"),
+            sql_cast(records.c.meta, Text).label("meta"),
             records.c.split,
         )
         .where(records.c.project_id == project_id, records.c.id > after_id)
-        .order_by(records.c.id)
+        # Ordered like ix_records_project_id_id, so PostgreSQL walks the index and stops at the
+        # limit even before statistics exist (right after a bulk import).
+        .order_by(records.c.project_id, records.c.id)
         .limit(limit)
     )
     if split is not None:
         query = query.where(records.c.split == split)
-    return conn.execute(query).all()
+    return cast(Sequence[PageRow], conn.execute(query).all())
 
 
 def count_by_split(conn: Connection, *, project_id: int) -> dict[str | None, int]:

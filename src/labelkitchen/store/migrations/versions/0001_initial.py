@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: (none)
-Create Date: 2026-11-27 22:59:05.159896
+Create Date: 2026-11-27 23:14:03.555343
 """
 
 from __future__ import annotations
@@ -298,7 +298,7 @@ def upgrade() -> None:
             sqlite_where=sa.text("external_id IS NOT NULL"),
             postgresql_where=sa.text("external_id IS NOT NULL"),
         )
-        batch_op.create_index("ix_records_project_id_split", ["project_id", "split"], unique=False)
+        batch_op.create_index("ix_records_project_id_id", ["project_id", "id"], unique=False)
 
     op.create_table(
         "sources",
@@ -402,6 +402,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_annotations")),
     )
     with op.batch_alter_table("annotations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_annotations_project_id_record_id", ["project_id", "record_id"], unique=False
+        )
         batch_op.create_index(
             "ix_annotations_project_id_source_id", ["project_id", "source_id"], unique=False
         )
@@ -810,11 +813,12 @@ def downgrade() -> None:
     with op.batch_alter_table("annotations", schema=None) as batch_op:
         batch_op.drop_index("ix_annotations_record_id")
         batch_op.drop_index("ix_annotations_project_id_source_id")
+        batch_op.drop_index("ix_annotations_project_id_record_id")
 
     op.drop_table("annotations")
     op.drop_table("sources")
     with op.batch_alter_table("records", schema=None) as batch_op:
-        batch_op.drop_index("ix_records_project_id_split")
+        batch_op.drop_index("ix_records_project_id_id")
         batch_op.drop_index(
             "ix_records_project_id_external_id",
             sqlite_where=sa.text("external_id IS NOT NULL"),

@@ -1,0 +1,96 @@
+"""A cache of LF votes keyed by (LF version, record content hash).
+
+Re-applying a set of LFs after editing one of them recomputes only that LF's column: every other
+LF's version is unchanged and its votes come from here. Records are identified by a 64-bit hash of
+their text and meta (not their id), so an LF must depend on text and meta only for its cached votes
+to be right. The label set is part of the key, since it decides the class indices.
+
+The cache lives in memory; the caller owns it and passes it to
+:func:`~labelkitchen.weak.apply.apply_lfs` (the store keeps votes per LF version for the workbench).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from labelkitchen.weak.lf import Record
+
+FAULT = -2
+"""Code stored for a record on which the LF raised."""
+
+
+@dataclass
+class _Column:
+    hashes: npt.NDArray[np.uint64]  # sorted
+    codes: npt.NDArray[np.int8]  # class index, -1 abstain, FAULT
+    first_traceback: str | None
+
+
+class LFCache:
+    """In-memory votes per (LF version, label set), each a sorted table of record hashes."""
+
+    def __init__(self) -> None:
+        self._columns: dict[tuple[str, tuple[str, ...] | None], _Column] = {}
+
+    def __len__(self) -> int:
+        """Number of cached (LF version, label set) columns."""
+        return len(self._columns)
+
+    def clear(self) -> None:
+        self._columns.clear()
+
+    def lookup(
+        self, key: tuple[str, tuple[str, ...] | None], hashes: npt.NDArray[np.uint64]
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int8], str | None]:
+        """For each record hash: whether it is cached, and its code (meaningless where not)."""
+        column = self._columns.get(key)
+        codes = np.full(hashes.size, -1, dtype=np.int8)
+        if column is None or column.hashes.size == 0:
+            return np.zeros(hashes.size, dtype=bool), codes, None
+        positions = np.searchsorted(column.hashes, hashes)
+        positions = np.minimum(positions, column.hashes.size - 1)
+        found = column.hashes[positions] == hashes
+        codes[found] = column.codes[positions[found]]
+        return found, codes, column.first_traceback
+
+    def store(
+        self,
+        key: tuple[str, tuple[str, ...] | None],
+        hashes: npt.NDArray[np.uint64],
+        codes: npt.NDArray[np.int8],
+        first_traceback: str | None,
+    ) -> None:
+        """Add votes (``codes`` per record hash); newer entries replace older ones."""
+        column = self._columns.get(key)
+        if column is not None:
+            hashes = np.concatenate([hashes, column.hashes])
+            codes = np.concatenate([codes, column.codes])
+            first_traceback = first_traceback or column.first_traceback
+        unique, first = np.unique(hashes, return_index=True)
+        self._columns[key] = _Column(unique, codes[first].astype(np.int8), first_traceback)
+
+
+def content_hashes(records: Sequence[Record]) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each record's text and meta (stable across processes and runs)."""
+    out = np.empty(len(records), dtype=np.uint64)
+    for i, record in enumerate(records):
+        digest = hashlib.blake2b(record.text.encode("utf-8"), digest_size=8)
+        if record.meta:
+            digest.update(b"\x1f")
+            digest.update(_meta_bytes(record.meta))
+        out[i] = int.from_bytes(digest.digest(), "little")
+    return out
+
+
+def _meta_bytes(meta: Any) -> bytes:
+    return json.dumps(meta, sort_keys=True, default=repr, ensure_ascii=False).encode("utf-8")
+
+
+__all__ = ["FAULT", "LFCache", "content_hashes"]
