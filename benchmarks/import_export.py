@@ -194,9 +194,9 @@ def phase_create(db: str, file: str) -> dict[str, Any]:
 
 
 def phase_import(db: str, file: str) -> dict[str, Any]:
-    from labelkitchen import import_files
-
     import resource
+
+    from labelkitchen import import_files
 
     with _store(db) as store:
         report = import_files(store, project="bench", paths=[Path(file)])
