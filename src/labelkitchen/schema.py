@@ -45,6 +45,8 @@ PALETTE = (
     "#882255",
     "#AA4499",
 )
+SOURCE_KINDS = ("human", "lf", "model", "import")
+ANSWERS = ("accept", "reject", "skip", "flag")
 DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
 # The project tokenizer: words, numbers and single punctuation marks. Spans must start and end on
 # these boundaries; it is deliberately fine-grained so spans made with coarser tokenizers align.
@@ -335,6 +337,8 @@ class Project(_Frozen):
 
 __all__ = [
     "ABSTAIN",
+    "ANSWERS",
+    "SOURCE_KINDS",
     "Goal",
     "Label",
     "Metric",

@@ -55,7 +55,7 @@ def tiny_y() -> np.ndarray:
 
 def _need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"shared data not found: {path}")
+        pytest.fail(f"shared data not found: {path} (expected ../shared/data beside the repo)")
     return path
 
 

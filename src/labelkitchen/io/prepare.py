@@ -18,10 +18,8 @@ import orjson
 
 from labelkitchen.errors import ImportFailed, InvalidInput
 from labelkitchen.io.readers import ReadRow
-from labelkitchen.schema import Project, TaskType
+from labelkitchen.schema import ANSWERS, SOURCE_KINDS, Project, TaskType
 
-ANSWERS = ("accept", "reject", "skip", "flag")
-SOURCE_KINDS = ("human", "lf", "model", "import")
 _RESERVED = ("meta", "gold", "annotations")
 
 # (project_id, external_id, text, meta_json, content_hash, split): a records row as inserted.

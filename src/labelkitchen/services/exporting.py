@@ -93,7 +93,7 @@ def _pages(store: Store, project: Project, split: str | None) -> Iterator[list[d
 
 
 @contextmanager
-def _output(path: Path | None, *, binary: bool = True) -> Iterator[IO[bytes]]:
+def _output(path: Path | None) -> Iterator[IO[bytes]]:
     if path is None:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()

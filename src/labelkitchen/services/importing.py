@@ -31,6 +31,7 @@ from labelkitchen.io.prepare import (
     ImportOptions,
     Message,
     RecordPreparer,
+    RecordRow,
     Source,
     content_hash,
     failure,
@@ -205,7 +206,7 @@ class _Writer:
         if batch.labelled:
             self._write_labels(batch, kept={row[4] for row in rows})
 
-    def _check_external_ids(self, batch: Batch) -> list[record_queries.RecordRow]:
+    def _check_external_ids(self, batch: Batch) -> list[RecordRow]:
         rows = batch.rows
         external = {row[1] for row in rows if row[1] is not None}
         if not external:

@@ -8,10 +8,8 @@ from typing import Any, cast
 from sqlalchemy import Connection, Text, func, select
 from sqlalchemy import cast as sql_cast
 
+from labelkitchen.io.prepare import RecordRow
 from labelkitchen.store.tables import records
-
-# (project_id, external_id, text, meta_json, content_hash, split)
-RecordRow = tuple[int, str | None, str, str | None, bytes, str | None]
 
 _INSERT = {
     "sqlite": (

@@ -10,8 +10,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelkitchen.store.tables import sources
 
-SOURCE_KINDS = ("human", "lf", "model", "import")
-
 
 def ensure_source(
     conn: Connection,
