@@ -11,16 +11,24 @@ from sqlalchemy import cast as sql_cast
 from labelkitchen.io.prepare import RecordRow
 from labelkitchen.store.tables import records
 
-_INSERT = {
-    "sqlite": (
-        "INSERT INTO records (project_id, external_id, text, meta, content_hash, split) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, content_hash) DO NOTHING"
-    ),
-    "postgresql": (
-        "INSERT INTO records (project_id, external_id, text, meta, content_hash, split) "
-        "VALUES (%s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (project_id, content_hash) DO NOTHING"
-    ),
-}
+_INSERT_SQLITE = (
+    "INSERT INTO records (project_id, external_id, text, meta, content_hash, split) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, content_hash) DO NOTHING"
+)
+# PostgreSQL: COPY a batch into a temporary staging table, then one INSERT ... SELECT.
+_STAGE_PG = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS lk_import_stage (n integer, project_id bigint, "
+    "external_id text, text text, meta text, content_hash bytea, split text) ON COMMIT DROP"
+)
+_COPY_PG = (
+    "COPY lk_import_stage (n, project_id, external_id, text, meta, content_hash, split) "
+    "FROM STDIN"
+)
+_MOVE_PG = (
+    "INSERT INTO records (project_id, external_id, text, meta, content_hash, split) "
+    "SELECT project_id, external_id, text, meta::jsonb, content_hash, split "
+    "FROM lk_import_stage ORDER BY n ON CONFLICT (project_id, content_hash) DO NOTHING"
+)
 # (id, external_id, text, meta as raw JSON, split): one record of an export page.
 PageRow = tuple[int, str | None, str, str | None, str | None]
 _LOOKUP_CHUNK = 900  # stays under every backend's bound-parameter limit
@@ -33,8 +41,24 @@ def insert_records(conn: Connection, *, rows: Sequence[RecordRow]) -> int:
     """
     if not rows:
         return 0
-    result = conn.exec_driver_sql(_INSERT[conn.dialect.name], list(rows))
+    if conn.dialect.name == "postgresql":
+        return _insert_postgres(conn, rows)
+    result = conn.exec_driver_sql(_INSERT_SQLITE, list(rows))
     return int(result.rowcount)
+
+
+def _insert_postgres(conn: Connection, rows: Sequence[RecordRow]) -> int:
+    driver = conn.connection.driver_connection  # psycopg.Connection, in our transaction
+    if driver is None:  # pragma: no cover - a live connection always has one
+        raise RuntimeError("no database connection")
+    with driver.cursor() as cursor:
+        cursor.execute(_STAGE_PG)
+        cursor.execute("TRUNCATE lk_import_stage")
+        with cursor.copy(_COPY_PG) as copy:
+            for n, row in enumerate(rows):
+                copy.write_row((n, *row))
+        cursor.execute(_MOVE_PG)
+        return int(cursor.rowcount)
 
 
 def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
