@@ -21,8 +21,7 @@ _STAGE_PG = (
     "external_id text, text text, meta text, content_hash bytea, split text) ON COMMIT DROP"
 )
 _COPY_PG = (
-    "COPY lk_import_stage (n, project_id, external_id, text, meta, content_hash, split) "
-    "FROM STDIN"
+    "COPY lk_import_stage (n, project_id, external_id, text, meta, content_hash, split) FROM STDIN"
 )
 _MOVE_PG = (
     "INSERT INTO records (project_id, external_id, text, meta, content_hash, split) "
