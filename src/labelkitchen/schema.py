@@ -222,7 +222,10 @@ def normalize_value(
     """
     if task is TaskType.CLASSIFY:
         label = value.get("label") if isinstance(value, Mapping) else value
-        return {"label": _check_label(label, label_names, "label")}
+        checked: dict[str, Any] = {"label": _check_label(label, label_names, "label")}
+        if isinstance(value, Mapping) and value.get("probs") is not None:
+            checked["probs"] = _check_probs(value["probs"], label_names)
+        return checked
     if task is TaskType.MULTILABEL:
         labels = value.get("labels") if isinstance(value, Mapping) else value
         if not isinstance(labels, list | tuple):
@@ -235,6 +238,19 @@ def normalize_value(
             spans, label_names=label_names, text=text, allow_overlapping=allow_overlapping_spans
         )
     }
+
+
+def _check_probs(probs: Any, label_names: Sequence[str]) -> dict[str, float]:
+    """Class probabilities (from a model or label model): known labels, numbers in [0, 1]."""
+    if not isinstance(probs, Mapping):
+        raise InvalidInput(f"probs: expected {{label: probability}}, got {probs!r}")
+    checked = {}
+    for label, p in probs.items():
+        name = _check_label(label, label_names, "probs")
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
+            raise InvalidInput(f"probs[{name!r}]: expected a number in [0, 1], got {p!r}")
+        checked[name] = float(p)
+    return checked
 
 
 def _check_label(label: Any, label_names: Sequence[str], field: str) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from labelkitchen import __version__
-from labelkitchen.cli import data, projects
+from labelkitchen.cli import data, projects, weak
 from labelkitchen.cli.common import DbOption, console, open_store
 from labelkitchen.cli.common import reports_errors as handled
 from labelkitchen.demo import DEMO_SLUG, data_dir
@@ -25,6 +25,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(projects.app, name="project")
+app.add_typer(weak.lf_app, name="lf")
+app.add_typer(weak.weak_app, name="weak")
 app.command("import")(handled(data.import_command))
 app.command("export")(handled(data.export_command))
 app.command("stats")(handled(data.stats_command))
@@ -82,13 +84,24 @@ def demo(
         + ", ".join(f"{k} {v:,}" for k, v in gold.items())
         + "; train is unlabelled, waiting for labelling functions, annotators and models"
     )
+    lm = report.label_model
+    console.print(
+        f"  labelling functions: {len(report.lfs.lfs)} rules voted on "
+        f"{lm.coverage:.0%} of records; label model {lm.selected} labelled "
+        f"{lm.n_labelled:,} records"
+    )
+    if lm.test_accuracy is not None:
+        console.print(
+            f"  label model on test gold: {lm.test_accuracy:.1%} accuracy "
+            f"(majority vote {lm.test_majority_accuracy or 0:.1%})"
+        )
     goal = report.project.spec.goal
     console.print(
         f"  goal: {goal.text}\n  metric: {goal.metric.value} of "
         f"{goal.label!r}, target {goal.target}"
     )
     console.print(
-        "\nnext: labelkitchen stats youtube-spam   |   "
+        "\nnext: labelkitchen lf stats youtube-spam   |   labelkitchen stats youtube-spam   |   "
         "labelkitchen export youtube-spam --format csv --out spam.csv"
     )
 

@@ -61,6 +61,11 @@ def data_dir() -> Path:
     return Path(str(resources.files("labelkitchen.demo") / "data"))
 
 
+def lfs_path() -> Path:
+    """The demo's labelling functions: declarative rules in YAML."""
+    return Path(str(resources.files("labelkitchen.demo") / "spam_lfs.yaml"))
+
+
 def demo_rows(file_name: str, *, with_labels: bool) -> Iterator[dict[str, Any]]:
     """Rows of one packaged CSV, ready for import (id, text, meta and, if asked, label)."""
     path = data_dir() / file_name
@@ -82,4 +87,12 @@ def demo_rows(file_name: str, *, with_labels: bool) -> Iterator[dict[str, Any]]:
         yield item
 
 
-__all__ = ["DEMO_PROJECT", "DEMO_SLUG", "TEST_FILE", "TRAIN_FILES", "data_dir", "demo_rows"]
+__all__ = [
+    "DEMO_PROJECT",
+    "DEMO_SLUG",
+    "TEST_FILE",
+    "TRAIN_FILES",
+    "data_dir",
+    "demo_rows",
+    "lfs_path",
+]

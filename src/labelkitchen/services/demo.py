@@ -6,11 +6,25 @@ import contextlib
 import itertools
 from dataclasses import dataclass
 
-from labelkitchen.demo import DEMO_PROJECT, DEMO_SLUG, TEST_FILE, TRAIN_FILES, demo_rows
+from labelkitchen.demo import (
+    DEMO_PROJECT,
+    DEMO_SLUG,
+    TEST_FILE,
+    TRAIN_FILES,
+    demo_rows,
+    lfs_path,
+)
 from labelkitchen.errors import NotFound
 from labelkitchen.schema import Project
 from labelkitchen.services.importing import ImportOptions, ImportReport, import_rows
 from labelkitchen.services.projects import create_project, delete_project, get_project
+from labelkitchen.services.weak import (
+    LFApplyReport,
+    WeakFitReport,
+    apply_project_lfs,
+    fit_label_model,
+    load_lfs,
+)
 from labelkitchen.store import Store
 
 
@@ -20,14 +34,17 @@ class DemoReport:
     created: bool
     test: ImportReport
     train: ImportReport
+    lfs: LFApplyReport
+    label_model: WeakFitReport
 
 
 def build_demo(store: Store, *, reset: bool = False) -> DemoReport:
-    """Create (or refresh) the demo project and import its comments.
+    """Create (or refresh) the demo project, import its comments, label them weakly.
 
     The test split is one video's comments with their gold labels, imported first so that a
     comment posted under several videos counts as test data; the other four videos are the
-    unlabelled training pool. Running it again changes nothing (imports deduplicate).
+    unlabelled training pool. Then the demo's labelling functions vote and a label model turns
+    their votes into probabilistic labels. Running it again adds no records.
     """
     if reset:
         with contextlib.suppress(NotFound):
@@ -54,7 +71,11 @@ def build_demo(store: Store, *, reset: bool = False) -> DemoReport:
         options=ImportOptions(split="train"),
         name="+".join(TRAIN_FILES),
     )
-    return DemoReport(project=project, created=created, test=test, train=train)
+    lfs = apply_project_lfs(store, project=DEMO_SLUG, lfs=load_lfs(lfs_path()))
+    label_model = fit_label_model(store, project=DEMO_SLUG)
+    return DemoReport(
+        project=project, created=created, test=test, train=train, lfs=lfs, label_model=label_model
+    )
 
 
 __all__ = ["DemoReport", "build_demo"]

@@ -1,0 +1,133 @@
+"""``labelkitchen lf ...`` and ``labelkitchen weak ...``: labelling functions and label models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from labelkitchen.cli.common import DbOption, JsonOption, console, open_store, print_json
+from labelkitchen.cli.common import reports_errors as handled
+from labelkitchen.services import weak as service
+
+lf_app = typer.Typer(
+    help="Labelling functions: apply them and see how they do.", no_args_is_help=True
+)
+weak_app = typer.Typer(help="Label models over labelling-function votes.", no_args_is_help=True)
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+@lf_app.command("apply")
+@handled
+def apply(
+    project: Annotated[str, typer.Argument(help="Project slug.")],
+    path: Annotated[Path, typer.Argument(help="A Python module of LFs, or YAML/JSON rules.")],
+    n_jobs: Annotated[int, typer.Option(help="Processes for Python LFs.")] = 1,
+    db: DbOption = None,
+) -> None:
+    """Apply labelling functions to every record and store their votes."""
+    lfs = service.load_lfs(path)
+    with open_store(db) as store:
+        report = service.apply_project_lfs(store, project=project, lfs=lfs, n_jobs=n_jobs)
+    console.print(
+        f"applied {len(report.lfs)} LFs to {report.n_records:,} records in {report.seconds:.2f} s"
+    )
+    table = Table("LF", "votes", "coverage")
+    for name in report.lfs:
+        votes = report.votes[name]
+        table.add_row(name, f"{votes:,}", _pct(votes / report.n_records))
+    console.print(table)
+    for fault in report.faults:
+        console.print(
+            f"LF {fault.lf} failed on {fault.count:,} records; first error:\n"
+            f"{fault.first_traceback}",
+            style="yellow",
+        )
+
+
+@lf_app.command("stats")
+@handled
+def stats(
+    project: Annotated[str, typer.Argument(help="Project slug.")],
+    json_: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Coverage, overlaps, conflicts and (against gold) accuracy of each labelling function."""
+    with open_store(db) as store:
+        result = service.project_lf_summary(store, project=project)
+    rows = result.summary.to_records()
+    if json_:
+        print_json(
+            {
+                "project": result.project,
+                "labels": list(result.labels),
+                "n_gold": result.n_gold,
+                "lfs": rows,
+            }
+        )
+        return
+    gold = result.n_gold > 0
+    columns = ["LF", "polarity", "coverage", "overlaps", "conflicts", "conflicts most with"]
+    if gold:
+        columns += ["correct", "incorrect", "accuracy (95% CI)"]
+    table = Table(
+        *columns,
+        title=f"{result.project}: {result.summary.n_records:,} records"
+        + (f", {result.n_gold:,} with gold" if gold else ", no gold yet"),
+        title_justify="left",
+    )
+    for row in rows:
+        cells = [
+            row["name"],
+            ", ".join(result.labels[c] for c in row["polarity"]),
+            _pct(row["coverage"]),
+            _pct(row["overlaps"]),
+            _pct(row["conflicts"]),
+            row["conflicts_most_with"] or "",
+        ]
+        if gold:
+            accuracy = (
+                ""
+                if row["accuracy"] is None
+                else (
+                    f"{row['accuracy']:.1%} ({row['accuracy_low']:.0%}-{row['accuracy_high']:.0%})"
+                )
+            )
+            cells += [str(row["correct"]), str(row["incorrect"]), accuracy]
+        table.add_row(*cells)
+    console.print(table)
+
+
+@weak_app.command("fit")
+@handled
+def fit(
+    project: Annotated[str, typer.Argument(help="Project slug.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="Label model: label_model.v1 (chooses), majority_vote.v1, "
+            "weighted_vote.v1, dawid_skene.v1, matrix_completion.v1."
+        ),
+    ] = "label_model.v1",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    db: DbOption = None,
+) -> None:
+    """Fit a label model on the LF votes; store probabilistic labels as a source."""
+    with open_store(db) as store:
+        report = service.fit_label_model(store, project=project, model=model, random_state=seed)
+    console.print(
+        f"fitted {report.model} (chose {report.selected}), version {report.version}: "
+        f"{report.n_labelled:,} of {report.n_records:,} records labelled "
+        f"({report.coverage:.1%} covered) in {report.seconds:.2f} s"
+    )
+    if report.test_accuracy is not None:
+        console.print(
+            f"test accuracy on {report.n_test:,} gold records: {report.test_accuracy:.1%} "
+            f"(majority vote: {_pct(report.test_majority_accuracy)}; uncovered records count "
+            "as the first label)"
+        )

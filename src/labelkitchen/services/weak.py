@@ -1,0 +1,377 @@
+"""Weak supervision in the workbench: apply LFs to a project, summarise them, fit a label model.
+
+Votes are stored sparsely in ``lf_votes`` under a source per LF (kind ``lf``, name, version).
+The fitted label model is stored in ``models`` and its probabilistic labels as annotations of a
+source of its own (kind ``model``, name ``label_model``), so training and exports see them.
+Only ``classify`` projects are supported here so far.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from labelkitchen.errors import InvalidInput, NotFound
+from labelkitchen.schema import Project, TaskType
+from labelkitchen.store import Store
+from labelkitchen.store import tables as t
+from labelkitchen.store.queries import annotations as annotation_queries
+from labelkitchen.store.queries import projects as project_queries
+from labelkitchen.store.queries import weak as queries
+from labelkitchen.store.queries.sources import ensure_source
+from labelkitchen.weak import (
+    DeclarativeLF,
+    LabelingFunction,
+    LabelMatrix,
+    LFFault,
+    LFSummary,
+    Record,
+    apply_lfs,
+    get_model,
+    lf_from_dict,
+    lf_summary,
+)
+
+LABEL_MODEL_SOURCE = "label_model"
+
+
+@dataclass(frozen=True)
+class LFApplyReport:
+    project: str
+    n_records: int
+    lfs: tuple[str, ...]
+    votes: dict[str, int]
+    faults: tuple[LFFault, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ProjectLFSummary:
+    project: str
+    labels: tuple[str, ...]
+    summary: LFSummary
+    n_gold: int
+    versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WeakFitReport:
+    project: str
+    model: str
+    selected: str
+    version: int
+    n_records: int
+    n_labelled: int
+    coverage: float
+    test_accuracy: float | None
+    test_majority_accuracy: float | None
+    n_test: int
+    seconds: float
+
+
+# --- loading LFs ---------------------------------------------------------------------------
+
+
+def load_lfs(path: Path) -> list[LabelingFunction]:
+    """Labelling functions from a Python module (``.py``) or declarative rules (YAML/JSON).
+
+    A module contributes its ``lfs`` list when it defines one, else every
+    :class:`LabelingFunction` it defines. A rules file holds a list of LF dicts (or
+    ``{"lfs": [...]}``), as ``DeclarativeLF.to_dict`` writes them.
+    """
+    if not path.is_file():
+        raise NotFound(f"{path}: no such LF file")
+    suffix = path.suffix.lower()
+    if suffix == ".py":
+        lfs = _lfs_from_module(path)
+    elif suffix in (".yaml", ".yml", ".json"):
+        lfs = _lfs_from_rules(path)
+    else:
+        raise InvalidInput(f"{path}: LF files are .py modules or .yaml/.yml/.json rules")
+    if not lfs:
+        raise InvalidInput(f"{path}: holds no labelling functions")
+    names = [lf.name for lf in lfs]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InvalidInput(f"{path}: LF names must be unique; repeated: {repeated}")
+    return lfs
+
+
+def _lfs_from_module(path: Path) -> list[LabelingFunction]:
+    name = f"labelkitchen_user_lfs_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise InvalidInput(f"{path}: cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # so process-pool workers can find the functions
+    spec.loader.exec_module(module)
+    listed = getattr(module, "lfs", None)
+    if listed is not None:
+        if not all(isinstance(lf, LabelingFunction) for lf in listed):
+            raise InvalidInput(f"{path}: `lfs` must be a list of labelling functions")
+        return list(listed)
+    return [v for v in vars(module).values() if isinstance(v, LabelingFunction)]
+
+
+def _lfs_from_rules(path: Path) -> list[LabelingFunction]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{path}: not valid YAML/JSON: {exc}") from exc
+    if isinstance(document, dict):
+        document = document.get("lfs")
+    if not isinstance(document, list):
+        raise InvalidInput(f"{path}: expected a list of LF definitions (or a key `lfs`)")
+    lfs: list[LabelingFunction] = []
+    for index, item in enumerate(document):
+        if not isinstance(item, dict):
+            raise InvalidInput(f"{path}: LF {index} is not a mapping")
+        try:
+            lfs.append(lf_from_dict(item))
+        except (InvalidInput, TypeError) as exc:
+            raise InvalidInput(f"{path}: LF {index} ({item.get('name')!r}): {exc}") from exc
+    return lfs
+
+
+# --- applying -------------------------------------------------------------------------------
+
+
+def _classify_project(store: Store, slug: str) -> Project:
+    with store.read() as conn:
+        project = project_queries.get_project(conn, slug=slug)
+    if project.task is not TaskType.CLASSIFY:
+        raise InvalidInput(
+            f"project {slug!r} is a {project.task.value} project; labelling functions in the "
+            "workbench support classify projects so far (use labelkitchen.weak directly)"
+        )
+    return project
+
+
+def apply_project_lfs(
+    store: Store, *, project: str, lfs: list[LabelingFunction], n_jobs: int = 1
+) -> LFApplyReport:
+    """Apply ``lfs`` to every record of ``project`` and store their votes."""
+    started = time.perf_counter()
+    row = _classify_project(store, project)
+    with store.read() as conn:
+        items = [
+            Record(text, meta, record_id)
+            for record_id, text, meta in queries.iter_texts(conn, project_id=row.id)
+        ]
+    if not items:
+        raise InvalidInput(f"project {project!r} has no records yet: import some first")
+    result = apply_lfs(lfs, items, labels=list(row.label_names), n_jobs=n_jobs)
+    record_ids = np.array([item.id for item in items], dtype=np.int64)
+    rows, cols, labels = result.L.to_triplets()
+    counts: dict[str, int] = {}
+    with store.write() as conn:
+        for j, lf in enumerate(lfs):
+            spec: dict[str, Any] = (
+                {"definition": lf.to_dict()}
+                if isinstance(lf, DeclarativeLF)
+                else {"definition": None, "python": lf.name}
+            )
+            source_id = ensure_source(
+                conn, project_id=row.id, kind="lf", name=lf.name, version=lf.version
+            )
+            queries.activate_lf(
+                conn, project_id=row.id, source_id=source_id, name=lf.name, spec=spec
+            )
+            mine = cols == j
+            votes = list(zip(record_ids[rows[mine]].tolist(), labels[mine].tolist(), strict=True))
+            queries.replace_votes(conn, project_id=row.id, source_id=source_id, votes=votes)
+            counts[lf.name] = len(votes)
+    return LFApplyReport(
+        project=project,
+        n_records=len(items),
+        lfs=tuple(lf.name for lf in lfs),
+        votes=counts,
+        faults=result.faults,
+        seconds=time.perf_counter() - started,
+    )
+
+
+# --- the label matrix of a project ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ProjectMatrix:
+    project: Project
+    record_ids: np.ndarray[Any, Any]
+    splits: list[str | None]
+    L: LabelMatrix
+    lf_names: tuple[str, ...]
+    versions: dict[str, str]
+    y: np.ndarray[Any, Any]  # gold class per record, -1 where none
+
+
+def _project_matrix(store: Store, slug: str) -> _ProjectMatrix:
+    project = _classify_project(store, slug)
+    with store.read() as conn:
+        sources = queries.lf_sources(conn, project_id=project.id)
+        if not sources:
+            raise InvalidInput(
+                f"project {slug!r} has no labelling functions yet: labelkitchen lf apply "
+                f"{slug} LFS.py"
+            )
+        ids_splits = queries.record_ids_and_splits(conn, project_id=project.id)
+        column = {int(s.id): j for j, s in enumerate(sources)}
+        record_ids = np.array([i for i, _ in ids_splits], dtype=np.int64)
+        rows, cols, labels = [], [], []
+        for record_id, source_id, label in queries.iter_votes(
+            conn, project_id=project.id, source_ids=list(column)
+        ):
+            rows.append(record_id)
+            cols.append(column[source_id])
+            labels.append(label)
+        gold = queries.current_gold_values(conn, project_id=project.id)
+    positions = np.searchsorted(record_ids, np.array(rows, dtype=np.int64))
+    L = LabelMatrix.from_triplets(
+        positions,
+        np.array(cols, dtype=np.int64),
+        np.array(labels, dtype=np.int8),
+        shape=(len(record_ids), len(sources)),
+    )
+    index = {name: k for k, name in enumerate(project.label_names)}
+    y = np.full(len(record_ids), -1, dtype=np.int64)
+    for position, record_id in enumerate(record_ids.tolist()):
+        value = gold.get(record_id)
+        if value is not None and value.get("label") in index:
+            y[position] = index[value["label"]]
+    return _ProjectMatrix(
+        project=project,
+        record_ids=record_ids,
+        splits=[s for _, s in ids_splits],
+        L=L,
+        lf_names=tuple(s.name for s in sources),
+        versions={s.name: s.version for s in sources},
+        y=y,
+    )
+
+
+def project_lf_summary(store: Store, *, project: str) -> ProjectLFSummary:
+    """``lf_summary`` over the project's active LFs, against gold where the project has it."""
+    data = _project_matrix(store, project)
+    has_gold = bool((data.y >= 0).any())
+    summary = lf_summary(
+        data.L,
+        data.y if has_gold else None,
+        lf_names=data.lf_names,
+        n_classes=len(data.project.label_names),
+    )
+    return ProjectLFSummary(
+        project=project,
+        labels=data.project.label_names,
+        summary=summary,
+        n_gold=int((data.y >= 0).sum()),
+        versions=data.versions,
+    )
+
+
+# --- the label model ------------------------------------------------------------------------
+
+
+def fit_label_model(
+    store: Store, *, project: str, model: str = "label_model.v1", random_state: int = 0
+) -> WeakFitReport:
+    """Fit a label model on the project's LF votes and store its probabilistic labels.
+
+    Dev gold (records in split ``dev`` with gold) is used for model selection when present;
+    test gold is only used to report accuracy, never to fit.
+    """
+    started = time.perf_counter()
+    data = _project_matrix(store, project)
+    n_classes = len(data.project.label_names)
+    dev = np.array([s == "dev" for s in data.splits]) & (data.y >= 0)
+    test = np.array([s == "test" for s in data.splits]) & (data.y >= 0)
+    model_class: Any = get_model(model)
+    estimator = model_class(n_classes=n_classes, random_state=random_state)
+    if dev.any():
+        dev_rows = np.flatnonzero(dev)
+        estimator.fit(data.L, L_dev=data.L.take_records(dev_rows), y_dev=data.y[dev_rows])
+    else:
+        estimator.fit(data.L)
+    probs = estimator.predict_proba(data.L)
+    covered = data.L.votes_per_record() > 0
+    test_accuracy = majority_accuracy = None
+    if test.any():
+        rows = np.flatnonzero(test)
+        predicted = estimator.predict(data.L.take_records(rows), tie_break="first")
+        test_accuracy = float((predicted == data.y[rows]).mean())
+        majority_class: Any = get_model("majority_vote.v1")
+        majority = majority_class(n_classes=n_classes).fit(data.L)
+        baseline = majority.predict(data.L.take_records(rows), tie_break="first")
+        majority_accuracy = float((baseline == data.y[rows]).mean())
+    selected = str(getattr(estimator, "selected_", model))
+    document, arrays = estimator.to_state()
+    buffer = io.BytesIO()
+    saved: dict[str, Any] = dict(arrays)
+    np.savez_compressed(buffer, **saved)
+    names = data.project.label_names
+    items = [
+        annotation_queries.NewVersion(
+            int(record_id),
+            {
+                "label": names[int(np.argmax(p))],
+                "probs": {name: round(float(q), 6) for name, q in zip(names, p, strict=True)},
+            },
+            {"answer": "accept"},
+        )
+        for record_id, p, c in zip(data.record_ids.tolist(), probs, covered, strict=True)
+        if c
+    ]
+    with store.write() as conn:
+        version = queries.next_model_version(conn, project_id=data.project.id, name=model)
+        queries.insert_model(
+            conn,
+            project_id=data.project.id,
+            name=model,
+            version=version,
+            kind="label_model",
+            artifact=buffer.getvalue(),
+            params={"state": document, "lfs": data.versions, "selected": selected},
+            metrics={
+                "test_accuracy": test_accuracy,
+                "test_majority_accuracy": majority_accuracy,
+                "coverage": float(covered.mean()) if covered.size else 0.0,
+            },
+        )
+        source_id = ensure_source(
+            conn, project_id=data.project.id, kind="model", name=LABEL_MODEL_SOURCE, version=""
+        )
+        annotation_queries.append_versions(
+            conn, t.annotations, project_id=data.project.id, items=items, source_id=source_id
+        )
+    return WeakFitReport(
+        project=project,
+        model=model,
+        selected=selected,
+        version=version,
+        n_records=len(data.record_ids),
+        n_labelled=len(items),
+        coverage=float(covered.mean()) if covered.size else 0.0,
+        test_accuracy=test_accuracy,
+        test_majority_accuracy=majority_accuracy,
+        n_test=int(test.sum()),
+        seconds=time.perf_counter() - started,
+    )
+
+
+__all__ = [
+    "LFApplyReport",
+    "ProjectLFSummary",
+    "WeakFitReport",
+    "apply_project_lfs",
+    "fit_label_model",
+    "load_lfs",
+    "project_lf_summary",
+]

@@ -1,0 +1,187 @@
+"""Labelling functions and label models in the workbench: stored votes, stats, fitted labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Table, func, select
+from typer.testing import CliRunner
+
+from labelkitchen.cli.app import app
+from labelkitchen.demo import lfs_path
+from labelkitchen.errors import InvalidInput, NotFound
+from labelkitchen.services.exporting import export_project
+from labelkitchen.services.importing import import_rows
+from labelkitchen.services.projects import create_project
+from labelkitchen.services.weak import (
+    apply_project_lfs,
+    fit_label_model,
+    load_lfs,
+    project_lf_summary,
+)
+from labelkitchen.store import Store
+from labelkitchen.store import tables as t
+from labelkitchen.weak import keyword_lf
+
+ROWS = [
+    {"id": "1", "text": "check out my channel", "split": "test", "gold": {"label": "spam"}},
+    {"id": "2", "text": "subscribe to me", "split": "test", "gold": {"label": "spam"}},
+    {"id": "3", "text": "lovely song", "split": "test", "gold": {"label": "ham"}},
+    {"id": "4", "text": "this song is my channel favourite", "split": "train"},
+    {"id": "5", "text": "nothing matches here", "split": "train"},
+]
+LFS = [
+    keyword_lf("channel", ["my channel"], "spam"),
+    keyword_lf("subscribe", ["subscribe"], "spam"),
+    keyword_lf("song", ["song"], "ham"),
+]
+
+
+@pytest.fixture
+def spam(store: Store) -> Store:
+    create_project(store, spec={"slug": "s", "task": "classify", "labels": ["spam", "ham"]})
+    import_rows(store, project="s", rows=ROWS)
+    return store
+
+
+def _count(store: Store, table: Table) -> int:
+    with store.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_apply_stores_sparse_votes(spam: Store) -> None:
+    report = apply_project_lfs(spam, project="s", lfs=LFS)
+    assert report.votes == {"channel": 2, "subscribe": 1, "song": 2}
+    assert _count(spam, t.lf_votes) == 5  # abstains are not stored
+
+
+def test_reapplying_replaces_votes(spam: Store) -> None:
+    apply_project_lfs(spam, project="s", lfs=LFS)
+    apply_project_lfs(spam, project="s", lfs=LFS)
+    assert _count(spam, t.lf_votes) == 5
+
+
+def test_editing_an_lf_retires_its_old_version(spam: Store) -> None:
+    apply_project_lfs(spam, project="s", lfs=LFS)
+    apply_project_lfs(spam, project="s", lfs=[keyword_lf("song", ["song", "lovely"], "ham")])
+    summary = project_lf_summary(spam, project="s")
+    assert [row.name for row in summary.summary.rows] == ["channel", "song", "subscribe"]
+    assert summary.versions["song"] == keyword_lf("song", ["song", "lovely"], "ham").version
+    assert _count(spam, t.lf_votes) == 5  # old song: 2 votes gone; new song: 2 votes
+
+
+def test_summary_against_gold(spam: Store) -> None:
+    apply_project_lfs(spam, project="s", lfs=LFS)
+    result = project_lf_summary(spam, project="s")
+    assert result.n_gold == 3
+    channel = result.summary.row("channel")
+    assert (channel.coverage, channel.correct, channel.incorrect) == (0.4, 1, 0)
+    song = result.summary.row("song")
+    assert (song.correct, song.incorrect) == (1, 0)
+    assert song.conflicts_most_with == "channel"  # record 4
+
+
+def test_fit_stores_probabilistic_labels_visible_in_export(spam: Store, tmp_path: Path) -> None:
+    apply_project_lfs(spam, project="s", lfs=LFS)
+    report = fit_label_model(spam, project="s", model="majority_vote.v1")
+    assert (report.n_records, report.n_labelled, report.n_test) == (5, 4, 3)
+    assert report.test_accuracy == 1.0
+    out = tmp_path / "e.jsonl"
+    export_project(spam, project="s", format="jsonl", out=out)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").split("\n") if line]
+    weak = {r["id"]: r["annotations"][0]["value"] for r in rows if r["annotations"]}
+    assert weak["1"]["label"] == "spam"
+    assert weak["3"] == {"label": "ham", "probs": {"spam": 0.0, "ham": 1.0}}
+    assert abs(sum(weak["4"]["probs"].values()) - 1.0) < 1e-6
+    assert "5" not in weak  # no LF voted: no weak label
+    assert _count(spam, t.models) == 1
+
+
+def test_refit_supersedes_instead_of_duplicating(spam: Store) -> None:
+    apply_project_lfs(spam, project="s", lfs=LFS)
+    fit_label_model(spam, project="s", model="majority_vote.v1")
+    second = fit_label_model(spam, project="s", model="majority_vote.v1")
+    assert second.version == 2
+    with spam.read() as conn:
+        current = conn.execute(
+            select(func.count())
+            .select_from(t.annotations)
+            .where(t.annotations.c.superseded_by.is_(None))
+        ).scalar_one()
+    assert current == 4
+
+
+def test_fit_needs_lfs(spam: Store) -> None:
+    with pytest.raises(InvalidInput, match="no labelling functions yet"):
+        fit_label_model(spam, project="s")
+
+
+def test_spans_projects_are_refused_with_a_reason(store: Store) -> None:
+    create_project(store, spec={"slug": "n", "task": "spans", "labels": ["PER"]})
+    import_rows(store, project="n", rows=[{"text": "Ann"}])
+    with pytest.raises(InvalidInput, match="classify projects so far"):
+        apply_project_lfs(store, project="n", lfs=LFS)
+
+
+def test_demo_rules_load() -> None:
+    lfs = load_lfs(lfs_path())
+    assert len(lfs) >= 8 and {"link", "subscribe"} <= {lf.name for lf in lfs}
+
+
+def test_python_module_lfs(tmp_path: Path) -> None:
+    path = tmp_path / "my_lfs.py"
+    path.write_text(
+        "from labelkitchen.weak import labeling_function\n"
+        "@labeling_function()\n"
+        "def shouty(record):\n"
+        "    return 'spam' if record.text.isupper() else None\n",
+        encoding="utf-8",
+    )
+    assert [lf.name for lf in load_lfs(path)] == ["shouty"]
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        ("- {type: nonsense, name: x}", ".yaml", "unknown LF type 'nonsense'"),
+        (
+            "- {type: keyword, name: a, keywords: [x], label: s}\n"
+            "- {type: keyword, name: a, keywords: [y], label: s}",
+            ".yaml",
+            "repeated: \\['a'\\]",
+        ),
+        ("[]", ".yaml", "holds no labelling functions"),
+        ("x = 1", ".txt", "LF files are .py modules"),
+        ("lfs: 3", ".yml", "expected a list"),
+    ],
+)
+def test_bad_lf_files_are_explained(
+    tmp_path: Path, content: str, suffix: str, message: str
+) -> None:
+    path = tmp_path / f"rules{suffix}"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InvalidInput, match=message):
+        load_lfs(path)
+
+
+def test_missing_lf_file(tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match="no such LF file"):
+        load_lfs(tmp_path / "nope.py")
+
+
+def test_cli_apply_stats_fit(tmp_path: Path) -> None:
+    db = ["--db", f"sqlite:///{tmp_path / 'w.db'}"]
+    runner = CliRunner()
+    env = {"COLUMNS": "200"}
+    assert runner.invoke(app, ["demo", *db], env=env).exit_code == 0
+    result = runner.invoke(app, ["lf", "stats", "youtube-spam", "--json", *db], env=env)
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output)
+    assert stats["n_gold"] == 327 and len(stats["lfs"]) >= 8
+    result = runner.invoke(
+        app, ["weak", "fit", "youtube-spam", "--model", "majority_vote.v1", *db], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "test accuracy on 327 gold records" in result.output
