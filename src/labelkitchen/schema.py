@@ -59,6 +59,19 @@ class TaskType(StrEnum):
     SPANS = "spans"
 
 
+class Role(StrEnum):
+    """A member's role in a project; instance admins can do everything everywhere."""
+
+    OWNER = "owner"
+    REVIEWER = "reviewer"
+    ANNOTATOR = "annotator"
+    VIEWER = "viewer"
+
+
+ANNOTATING_ROLES = frozenset({Role.OWNER, Role.REVIEWER, Role.ANNOTATOR})
+REVIEWING_ROLES = frozenset({Role.OWNER, Role.REVIEWER})
+
+
 class Metric(StrEnum):
     ACCURACY = "accuracy"
     MACRO_F1 = "macro_f1"
@@ -117,7 +130,9 @@ class ProjectSettings(_Frozen):
     """Per-project workflow settings; later features add fields here, not tables."""
 
     overlap: int = Field(default=1, ge=1, le=50, description="annotations wanted per record")
-    queue_strategy: str = "random"
+    queue_strategy: Literal["random", "sequential"] = "random"
+    reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    queue_skips_gold: bool = True
     allow_overlapping_spans: bool = False
     tokenizer: Literal["words.v1"] = "words.v1"
 
@@ -353,7 +368,9 @@ class Project(_Frozen):
 
 __all__ = [
     "ABSTAIN",
+    "ANNOTATING_ROLES",
     "ANSWERS",
+    "REVIEWING_ROLES",
     "SOURCE_KINDS",
     "Goal",
     "Label",
@@ -361,6 +378,7 @@ __all__ = [
     "Project",
     "ProjectSettings",
     "ProjectSpec",
+    "Role",
     "TaskType",
     "build_labels",
     "check_spans",

@@ -46,6 +46,22 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a SQLite writer waits for a lock before giving up, in ms.",
     )
+    secret_key: str | None = Field(
+        default=None,
+        description="Key that signs session cookies. Unset: a random key per server start "
+        "(everyone logs in again after a restart).",
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Send session cookies over HTTPS only (set true behind TLS).",
+    )
+    session_days: int = Field(default=14, ge=1, description="How long a login lasts, in days.")
+    login_attempts: int = Field(
+        default=5, ge=1, description="Failed logins per user and address before a pause."
+    )
+    login_lockout_seconds: int = Field(
+        default=300, ge=1, description="How long logins pause after too many failures."
+    )
     auto_migrate: bool = Field(
         default=True,
         description="Bring the database schema to the newest migration when the store opens.",

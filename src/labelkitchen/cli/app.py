@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from labelkitchen import __version__
-from labelkitchen.cli import data, projects, weak
+from labelkitchen.cli import data, projects, users, weak
 from labelkitchen.cli.common import DbOption, console, open_store
 from labelkitchen.cli.common import reports_errors as handled
+from labelkitchen.cli.users import run_server
 from labelkitchen.demo import DEMO_SLUG, data_dir
-from labelkitchen.services.demo import build_demo
+from labelkitchen.services.demo import DEMO_PASSWORD, DEMO_USER, build_demo
 from labelkitchen.services.stats import project_stats
 from labelkitchen.store.engine import current_revision, head_revision, upgrade
 
@@ -26,6 +28,9 @@ app = typer.Typer(
 )
 app.add_typer(projects.app, name="project")
 app.add_typer(weak.lf_app, name="lf")
+app.add_typer(users.user_app, name="user")
+app.add_typer(users.token_app, name="token")
+app.command("serve")(handled(users.serve))
 app.add_typer(weak.weak_app, name="weak")
 app.command("import")(handled(data.import_command))
 app.command("export")(handled(data.export_command))
@@ -57,9 +62,17 @@ def demo(
     reset: Annotated[
         bool, typer.Option("--reset", help="Delete the demo project first and rebuild it.")
     ] = False,
+    serve: Annotated[
+        bool | None,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Serve the web app afterwards (default: when run in a terminal).",
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
     db: DbOption = None,
 ) -> None:
-    """Build the demo project: YouTube comments to label as spam or ham."""
+    """Build the demo project (YouTube comments to label as spam or ham) and serve it."""
     with open_store(db) as store:
         report = build_demo(store, reset=reset)
         stats = project_stats(store, project=DEMO_SLUG)
@@ -104,6 +117,13 @@ def demo(
         "\nnext: labelkitchen lf stats youtube-spam   |   labelkitchen stats youtube-spam   |   "
         "labelkitchen export youtube-spam --format csv --out spam.csv"
     )
+    console.print(f"web app: log in as {DEMO_USER} / {DEMO_PASSWORD}")
+    if serve is None:
+        serve = sys.stdin.isatty() and sys.stdout.isatty()
+    if serve:
+        run_server(db=db, host="127.0.0.1", port=port)
+    else:
+        console.print("serve it with: labelkitchen serve   (then open http://127.0.0.1:8000/)")
 
 
 @db_app.command("upgrade")

@@ -13,6 +13,7 @@ from labelkitchen.cli.common import DbOption, JsonOption, console, open_store, p
 from labelkitchen.cli.common import reports_errors as handled
 from labelkitchen.errors import InvalidInput
 from labelkitchen.schema import Project, TaskType
+from labelkitchen.services import accounts
 from labelkitchen.services import projects as service
 
 app = typer.Typer(help="Create and manage projects.", no_args_is_help=True)
@@ -187,6 +188,44 @@ def update(
             raise InvalidInput("nothing to change: pass at least one option")
         project = service.update_project(store, slug=slug, changes=changes)
     console.print(f"updated project {project.slug}")
+
+
+@app.command("add-member")
+@handled
+def add_member(
+    slug: str,
+    username: Annotated[str, typer.Argument(help="The user to add.")],
+    role: Annotated[str, typer.Option(help="owner, reviewer, annotator or viewer.")] = "annotator",
+    db: DbOption = None,
+) -> None:
+    """Add a user to a project with a role (or change their role)."""
+    with open_store(db) as store:
+        accounts.set_member(store, project=slug, username=username, role=role)
+    console.print(f"{username} is now {role} of {slug}")
+
+
+@app.command("remove-member")
+@handled
+def remove_member(slug: str, username: str, db: DbOption = None) -> None:
+    """Remove a user from a project."""
+    with open_store(db) as store:
+        accounts.remove_member(store, project=slug, username=username)
+    console.print(f"{username} removed from {slug}")
+
+
+@app.command("members")
+@handled
+def members(slug: str, json_: JsonOption = False, db: DbOption = None) -> None:
+    """List a project's members and their roles."""
+    with open_store(db) as store:
+        rows = accounts.list_members(store, project=slug)
+    if json_:
+        print_json(rows)
+        return
+    table = Table("user", "role")
+    for row in rows:
+        table.add_row(row["username"], row["role"])
+    console.print(table)
 
 
 @app.command("delete")

@@ -16,6 +16,7 @@ from labelkitchen.demo import (
 )
 from labelkitchen.errors import NotFound
 from labelkitchen.schema import Project
+from labelkitchen.services import accounts
 from labelkitchen.services.importing import ImportOptions, ImportReport, import_rows
 from labelkitchen.services.projects import create_project, delete_project, get_project
 from labelkitchen.services.weak import (
@@ -26,6 +27,9 @@ from labelkitchen.services.weak import (
     load_lfs,
 )
 from labelkitchen.store import Store
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "labelkitchen-demo"  # a local demo login, printed by the demo command
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,17 @@ def build_demo(store: Store, *, reset: bool = False) -> DemoReport:
     )
     lfs = apply_project_lfs(store, project=DEMO_SLUG, lfs=load_lfs(lfs_path()))
     label_model = fit_label_model(store, project=DEMO_SLUG)
+    _ensure_demo_user(store)
     return DemoReport(
         project=project, created=created, test=test, train=train, lfs=lfs, label_model=label_model
     )
 
 
-__all__ = ["DemoReport", "build_demo"]
+def _ensure_demo_user(store: Store) -> None:
+    """The demo login: an admin who owns the demo project."""
+    if not any(user.username == DEMO_USER for user in accounts.list_users(store)):
+        accounts.create_user(store, username=DEMO_USER, password=DEMO_PASSWORD, is_admin=True)
+    accounts.set_member(store, project=DEMO_SLUG, username=DEMO_USER, role="owner")
+
+
+__all__ = ["DEMO_PASSWORD", "DEMO_USER", "DemoReport", "build_demo"]

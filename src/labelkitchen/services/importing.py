@@ -45,6 +45,7 @@ from labelkitchen.store import Store
 from labelkitchen.store import tables as t
 from labelkitchen.store.queries import annotations as annotation_queries
 from labelkitchen.store.queries import projects as project_queries
+from labelkitchen.store.queries import queue as queue_queries
 from labelkitchen.store.queries import records as record_queries
 from labelkitchen.store.queries.sources import ensure_source
 
@@ -391,6 +392,7 @@ def _run_import(
     try:
         with store.write() as conn:
             writer = _Writer(conn, project_row, options, rejects)
+            last_before = queue_queries.max_record_id(conn, project_id=project_row.id)
             reader.start()
             while (item := reader.get()) is not None:
                 if isinstance(item, tuple):
@@ -408,6 +410,7 @@ def _run_import(
                             bytes_total,
                         )
                     )
+            _enqueue(conn, project_row, last_before, gold_written=writer.gold > 0)
             if writer.imported >= _ANALYZE_AFTER:
                 record_queries.analyze(conn)
     finally:
@@ -426,6 +429,21 @@ def _run_import(
     )
     logger.info("import into %s: %s", slug, report)
     return report
+
+
+def _enqueue(conn: Connection, project: Project, last_before: int, *, gold_written: bool) -> None:
+    """Queue the records this import added, so annotators get them."""
+    settings = project.spec.settings
+    queue_queries.enqueue_new_records(
+        conn,
+        project_id=project.id,
+        after_id=last_before,
+        slots=settings.overlap,
+        strategy=settings.queue_strategy,
+        skip_gold=settings.queue_skips_gold,
+    )
+    if gold_written and settings.queue_skips_gold:
+        queue_queries.close_gold(conn, project_id=project.id)
 
 
 def _raise_reader_error(item: tuple[str, Any]) -> NoReturn:

@@ -13,6 +13,7 @@ from labelkitchen.errors import InvalidInput, NotFound
 from labelkitchen.schema import Project, ProjectSpec, make_spec
 from labelkitchen.store import Store
 from labelkitchen.store.queries import projects as queries
+from labelkitchen.store.queries import queue as queue_queries
 
 
 def read_project_file(path: Path) -> dict[str, Any]:
@@ -77,6 +78,11 @@ def update_project(store: Store, *, slug: str, changes: Mapping[str, Any]) -> Pr
                 f"labels {sorted(removed)} cannot be removed: a project's labels can be added "
                 "to and described, not taken away"
             )
+        old, new = current.spec.settings, spec.settings
+        if new.overlap != old.overlap:
+            queue_queries.shift_slots(conn, project_id=current.id, delta=new.overlap - old.overlap)
+        if new.queue_strategy != old.queue_strategy:
+            queue_queries.reprioritise(conn, project_id=current.id, strategy=new.queue_strategy)
         return queries.update_project(conn, project_id=current.id, spec=spec)
 
 

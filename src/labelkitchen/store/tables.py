@@ -199,6 +199,14 @@ queue_items = Table(
     Column("slots_left", SmallInteger, nullable=False),
     UniqueConstraint("project_id", "record_id"),
     Index("ix_queue_items_project_id_priority", "project_id", "priority"),
+    # The claim scans only open items, in priority order.
+    Index(
+        "ix_queue_items_open",
+        "project_id",
+        "priority",
+        sqlite_where=text("slots_left > 0"),
+        postgresql_where=text("slots_left > 0"),
+    ),
 )
 
 assignments = Table(
@@ -212,6 +220,7 @@ assignments = Table(
     _now(),
     UniqueConstraint("project_id", "record_id", "user_id"),
     Index("ix_assignments_user_id_reserved_until", "user_id", "reserved_until"),
+    Index("ix_assignments_project_id_reserved_until", "project_id", "reserved_until"),
 )
 
 gold = Table(

@@ -1,0 +1,54 @@
+"""FastAPI dependencies as ``Annotated`` aliases: the store, the caller, their project access."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from labelkitchen.errors import PermissionDenied
+from labelkitchen.server.auth import identify
+from labelkitchen.server.errors import NotAuthenticated
+from labelkitchen.services import accounts
+from labelkitchen.services.accounts import Access, User
+from labelkitchen.store import Store
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+
+
+def _user(request: Request, store: StoreDep) -> User:
+    user = identify(request, store)
+    if user is None:
+        raise NotAuthenticated("log in or send an API token")
+    return user
+
+
+def _optional_user(request: Request, store: StoreDep) -> User | None:
+    return identify(request, store)
+
+
+UserDep = Annotated[User, Depends(_user)]
+MaybeUserDep = Annotated[User | None, Depends(_optional_user)]
+
+
+def _admin(user: UserDep) -> User:
+    if not user.is_admin:
+        raise PermissionDenied("only instance admins can do this")
+    return user
+
+
+AdminDep = Annotated[User, Depends(_admin)]
+Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Project slug.")]
+
+
+def _access(slug: Slug, user: UserDep, store: StoreDep) -> Access:
+    return accounts.access(store, user=user, project=slug)
+
+
+AccessDep = Annotated[Access, Depends(_access)]

@@ -1,0 +1,65 @@
+"""The annotation queue and answers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from labelkitchen.server.deps import AccessDep, StoreDep, UserDep
+from labelkitchen.server.schemas import AnnotationOut, AnswerIn, QueueRecordOut
+from labelkitchen.services import annotate as service
+
+router = APIRouter(prefix="/api/projects/{slug}", tags=["annotate"])
+
+
+@router.get(
+    "/queue/next",
+    response_model=QueueRecordOut,
+    responses={204: {"description": "Nothing left for you in this project."}},
+)
+def next_record(access: AccessDep, user: UserDep, store: StoreDep) -> Any:
+    """The next record reserved for you (the same one until you answer it or it expires)."""
+    record = service.next_record(store, access=access, user=user)
+    if record is None:
+        return Response(status_code=204)
+    return record
+
+
+@router.post("/records/{record_id}/annotations", status_code=201, response_model=AnnotationOut)
+def annotate(
+    record_id: int, body: AnswerIn, access: AccessDep, user: UserDep, store: StoreDep
+) -> Any:
+    """Answer a record: accept (with a value), reject, skip, or flag (with a reason)."""
+    stored = service.submit_answer(
+        store,
+        access=access,
+        user=user,
+        record_id=record_id,
+        answer=service.Answer(**body.model_dump()),
+    )
+    return JSONResponse(stored, status_code=201 if stored["created"] else 200)
+
+
+@router.post("/undo", response_model=QueueRecordOut)
+def undo(access: AccessDep, user: UserDep, store: StoreDep) -> Any:
+    """Give your last answered record back to you; your next answer on it replaces the old."""
+    return service.undo_last(store, access=access, user=user)
+
+
+@router.get("/history")
+def history(
+    access: AccessDep,
+    user: UserDep,
+    store: StoreDep,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[dict[str, Any]]:
+    """Your own current answers, newest first (keyset: pass the last annotation_id as before)."""
+    return service.my_history(store, access=access, user=user, before=before, limit=limit)
+
+
+@router.get("/progress")
+def progress(access: AccessDep, user: UserDep, store: StoreDep) -> dict[str, Any]:
+    return service.progress(store, access=access, user=user)

@@ -1,0 +1,1 @@
+// annotate page: built on common.js (api, el).

@@ -1,0 +1,1 @@
+// data page: built on common.js (api, el).

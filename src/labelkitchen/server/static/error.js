@@ -1,0 +1,1 @@
+// error page: built on common.js (api, el).

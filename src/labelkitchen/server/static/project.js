@@ -1,0 +1,1 @@
+// project page: built on common.js (api, el).

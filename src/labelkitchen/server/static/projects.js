@@ -1,0 +1,1 @@
+// projects page: built on common.js (api, el).

@@ -1,0 +1,1 @@
+// record page: built on common.js (api, el).

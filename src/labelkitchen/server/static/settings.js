@@ -1,0 +1,1 @@
+// settings page: built on common.js (api, el).

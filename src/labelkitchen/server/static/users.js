@@ -1,0 +1,1 @@
+// users page: built on common.js (api, el).
