@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelkitchen import __version__
-from labelkitchen.cli import data, projects, users, weak
+from labelkitchen.cli import data, learn, projects, users, weak
 from labelkitchen.cli.common import DbOption, console, open_store
 from labelkitchen.cli.common import reports_errors as handled
 from labelkitchen.cli.users import run_server
@@ -31,6 +31,10 @@ app.add_typer(weak.lf_app, name="lf")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
 app.command("serve")(handled(users.serve))
+app.command("train")(handled(learn.train))
+app.command("predict")(handled(learn.predict))
+app.command("simulate")(handled(learn.simulate))
+app.add_typer(learn.model_app, name="model")
 app.add_typer(weak.weak_app, name="weak")
 app.command("import")(handled(data.import_command))
 app.command("export")(handled(data.export_command))

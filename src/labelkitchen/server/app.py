@@ -17,7 +17,15 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from labelkitchen.server import errors
 from labelkitchen.server.auth import LoginThrottle
-from labelkitchen.server.routes import annotate, auth, pages, projects, records, users
+from labelkitchen.server.routes import (
+    annotate,
+    auth,
+    pages,
+    predict,
+    projects,
+    records,
+    users,
+)
 from labelkitchen.settings import Settings
 from labelkitchen.store import Store
 
@@ -79,7 +87,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         return response
 
     errors.install(app)
-    for router in (auth.router, users.router, projects.router, annotate.router, records.router):
+    for router in (
+        auth.router,
+        users.router,
+        projects.router,
+        annotate.router,
+        records.router,
+        predict.router,
+    ):
         app.include_router(router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,0 +1,96 @@
+"""Reads and writes for training: labelled records, stored models, predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from labelkitchen.store import tables as t
+
+
+def iter_training_rows(
+    conn: Connection, *, project_id: int
+) -> Iterator[tuple[int, str, str | None]]:
+    """``(record_id, text, split)`` of every record, in id order."""
+    r = t.records
+    query = (
+        select(r.c.id, r.c.text, r.c.split)
+        .where(r.c.project_id == project_id)
+        .order_by(r.c.project_id, r.c.id)
+    )
+    for record_id, text, split in conn.execution_options(yield_per=10_000).execute(query):
+        yield int(record_id), text, split
+
+
+def current_votes(
+    conn: Connection, *, project_id: int, kinds: Sequence[str]
+) -> Iterator[tuple[int, str, str, Any]]:
+    """``(record_id, source kind, source name, value)`` of current accepted annotations."""
+    a, s = t.annotations, t.sources
+    query = (
+        select(a.c.record_id, s.c.kind, s.c.name, a.c.value)
+        .join(s, s.c.id == a.c.source_id)
+        .where(
+            a.c.project_id == project_id,
+            a.c.superseded_by.is_(None),
+            a.c.answer == "accept",
+            s.c.kind.in_(list(kinds)),
+        )
+    )
+    for record_id, kind, name, value in conn.execution_options(yield_per=10_000).execute(query):
+        yield int(record_id), kind, name, value
+
+
+def latest_model(conn: Connection, *, project_id: int, kind: str) -> Any:
+    m = t.models
+    return conn.execute(
+        select(
+            m.c.id,
+            m.c.name,
+            m.c.version,
+            m.c.artifact,
+            m.c.metrics,
+            m.c.params,
+            m.c.dataset_hash,
+            m.c.created_at,
+        )
+        .where(m.c.project_id == project_id, m.c.kind == kind, m.c.status == "ready")
+        .order_by(m.c.id.desc())
+        .limit(1)
+    ).first()
+
+
+def replace_predictions(
+    conn: Connection, *, project_id: int, model_id: int, rows: Sequence[dict[str, Any]]
+) -> None:
+    p = t.predictions
+    conn.execute(delete(p).where(p.c.project_id == project_id))
+    for start in range(0, len(rows), 5000):
+        conn.execute(
+            insert(p),
+            [
+                {"project_id": project_id, "model_id": model_id, **row}
+                for row in rows[start : start + 5000]
+            ],
+        )
+
+
+def set_priorities(
+    conn: Connection, *, project_id: int, priorities: Sequence[tuple[int, float]]
+) -> None:
+    """Rewrite queue priorities in bulk (lower comes first)."""
+    from sqlalchemy import bindparam
+
+    q = t.queue_items
+    statement = (
+        update(q)
+        .where(q.c.project_id == bindparam("p"), q.c.record_id == bindparam("r"))
+        .values(priority=bindparam("v"))
+    )
+    for start in range(0, len(priorities), 5000):
+        conn.execute(
+            statement,
+            [{"p": project_id, "r": r, "v": v} for r, v in priorities[start : start + 5000]],
+        )
