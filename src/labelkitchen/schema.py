@@ -130,7 +130,12 @@ class ProjectSettings(_Frozen):
     """Per-project workflow settings; later features add fields here, not tables."""
 
     overlap: int = Field(default=1, ge=1, le=50, description="annotations wanted per record")
-    queue_strategy: Literal["random", "sequential"] = "random"
+    queue_strategy: Literal[
+        "random", "sequential", "least_confidence", "margin", "entropy", "lf_disagreement"
+    ] = "random"
+    retrain_every: int = Field(
+        default=0, ge=0, description="retrain after this many new answers (0: only when asked)"
+    )
     reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
     queue_skips_gold: bool = True
     allow_overlapping_spans: bool = False

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(
         default=300, ge=1, description="How long logins pause after too many failures."
     )
+    run_jobs: bool = Field(
+        default=True,
+        description="Run background jobs (retraining) in the server process.",
+    )
     auto_migrate: bool = Field(
         default=True,
         description="Bring the database schema to the newest migration when the store opens.",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -26,6 +27,7 @@ from labelkitchen.server.routes import (
     records,
     users,
 )
+from labelkitchen.services import jobs, train
 from labelkitchen.settings import Settings
 from labelkitchen.store import Store
 
@@ -45,7 +47,20 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     settings = settings or Settings()
     store = store or Store.open(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.run_jobs:
+            worker = jobs.Worker(store, {train.TRAIN_JOB: train.run_train_job})
+            worker.start()
+        app.state.worker = worker
+        yield
+        if worker is not None:
+            worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="labelkitchen",
         version=__version__,
         openapi_url="/api/openapi.json",
@@ -56,6 +71,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         "session cookie plus an X-CSRF-Token header.",
     )
     app.state.store = store
+    app.state.worker = None
     app.state.settings = settings
     app.state.throttle = LoginThrottle(
         attempts=settings.login_attempts, window=settings.login_lockout_seconds

@@ -11,6 +11,7 @@ import yaml
 
 from labelkitchen.errors import InvalidInput, NotFound
 from labelkitchen.schema import Project, ProjectSpec, make_spec
+from labelkitchen.services.priorities import refresh_priorities
 from labelkitchen.store import Store
 from labelkitchen.store.queries import projects as queries
 from labelkitchen.store.queries import queue as queue_queries
@@ -81,9 +82,10 @@ def update_project(store: Store, *, slug: str, changes: Mapping[str, Any]) -> Pr
         old, new = current.spec.settings, spec.settings
         if new.overlap != old.overlap:
             queue_queries.shift_slots(conn, project_id=current.id, delta=new.overlap - old.overlap)
-        if new.queue_strategy != old.queue_strategy:
-            queue_queries.reprioritise(conn, project_id=current.id, strategy=new.queue_strategy)
-        return queries.update_project(conn, project_id=current.id, spec=spec)
+        updated = queries.update_project(conn, project_id=current.id, spec=spec)
+    if new.queue_strategy != old.queue_strategy:
+        refresh_priorities(store, project=updated)
+    return updated
 
 
 def delete_project(store: Store, *, slug: str) -> None:

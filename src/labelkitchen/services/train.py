@@ -29,6 +29,8 @@ from labelkitchen.errors import InvalidInput, NotFound
 from labelkitchen.learn import TextClassifier, TrainConfig, evaluate_predictions
 from labelkitchen.learn.strategies import get_strategy
 from labelkitchen.schema import Project, TaskType
+from labelkitchen.services import jobs
+from labelkitchen.services.priorities import UNCERTAINTY, refresh_priorities
 from labelkitchen.store import Store
 from labelkitchen.store.queries import projects as project_queries
 from labelkitchen.store.queries import training as queries
@@ -36,7 +38,6 @@ from labelkitchen.store.queries import weak as weak_queries
 
 MODEL_KIND = "text_baseline.v1"
 _SPLITS = ("train", "dev", "test")
-_UNCERTAINTY = ("least_confidence", "margin", "entropy")
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,13 @@ class _Data:
     n_weak: int
     pool_ids: list[int]
     pool_texts: list[str]
+    max_annotation_id: int = 0
 
 
 def _collect(store: Store, project: Project, *, weak: bool) -> _Data:
     task = project.task
     with store.read() as conn:
+        max_annotation_id = queries.max_annotation_id(conn, project_id=project.id)
         rows = list(queries.iter_training_rows(conn, project_id=project.id))
         gold = weak_queries.current_gold_values(conn, project_id=project.id)
         human: dict[int, list[Any]] = defaultdict(list)
@@ -100,7 +103,14 @@ def _collect(store: Store, project: Project, *, weak: bool) -> _Data:
                 weak_labels[record_id] = value
     own_splits = any(split in _SPLITS for _, _, split in rows)
     data = _Data(
-        {s: [] for s in _SPLITS}, {s: [] for s in _SPLITS}, [], {s: [] for s in _SPLITS}, 0, [], []
+        {s: [] for s in _SPLITS},
+        {s: [] for s in _SPLITS},
+        [],
+        {s: [] for s in _SPLITS},
+        0,
+        [],
+        [],
+        max_annotation_id,
     )
     for record_id, text, split in rows:
         split = split if own_splits else _hash_split(record_id, text)
@@ -212,6 +222,8 @@ def train_project(
         )
         _store_predictions(conn, row, model_id, data, pool_probs, labels)
     _MODEL_CACHE.pop(row.id, None)
+    if row.spec.settings.queue_strategy in UNCERTAINTY:
+        refresh_priorities(store, project=row)
     return TrainReport(
         project=project,
         version=version,
@@ -256,30 +268,17 @@ def _store_predictions(
 ) -> None:
     if not data.pool_ids:
         return
-    strategy = project.spec.settings.queue_strategy
-    scores = (
-        get_strategy(strategy)(probs)
-        if strategy in _UNCERTAINTY
-        else get_strategy("margin.v1")(probs)
-    )
+    scores = get_strategy("margin.v1")(probs)
     rows = [
         {
             "record_id": record_id,
-            "probs": {name: round(float(p), 6) for name, p in zip(labels, row, strict=True)},
+            "probs": {name: float(p) for name, p in zip(labels, row, strict=True)},
             "value": {"label": labels[int(np.argmax(row))]},
             "score": float(score),
         }
         for record_id, row, score in zip(data.pool_ids, probs, scores, strict=True)
     ]
     queries.replace_predictions(conn, project_id=project.id, model_id=model_id, rows=rows)
-    if strategy in _UNCERTAINTY:
-        queries.set_priorities(
-            conn,
-            project_id=project.id,
-            priorities=[
-                (rid, -float(score)) for rid, score in zip(data.pool_ids, scores, strict=True)
-            ],
-        )
 
 
 # --- prediction -----------------------------------------------------------------------------
@@ -355,4 +354,49 @@ def export_model(store: Store, *, project: str, directory: Path) -> Path:
     return directory
 
 
-__all__ = ["TrainReport", "current_model", "export_model", "predict_texts", "train_project"]
+# --- retraining in the background ------------------------------------------------------------
+
+TRAIN_JOB = "train"
+
+
+def _trained_through(store: Store, project: Project) -> int:
+    with store.read() as conn:
+        row = queries.latest_model(conn, project_id=project.id, kind=MODEL_KIND)
+    return int((row.params or {}).get("max_annotation_id", 0)) if row is not None else 0
+
+
+def maybe_schedule_retrain(store: Store, *, project: Project) -> int | None:
+    """Queue a training job once ``retrain_every`` new human answers arrived; returns its id."""
+    every = project.spec.settings.retrain_every
+    if every <= 0:
+        return None
+    since = _trained_through(store, project)
+    with store.read() as conn:
+        fresh = queries.count_human_answers_after(
+            conn, project_id=project.id, after_id=since, limit=every
+        )
+    if fresh < every:
+        return None
+    return jobs.enqueue(store, kind=TRAIN_JOB, project_id=project.id, params={"weak": False})
+
+
+def run_train_job(store: Store, job: Any) -> dict[str, Any]:
+    """The worker's handler for ``train`` jobs."""
+    with store.read() as conn:
+        project = project_queries.get_project(conn, project_id=int(job.project_id))
+    report = train_project(
+        store, project=project.slug, weak=bool((job.params or {}).get("weak", False))
+    )
+    return {"version": report.version, "n_train": report.n_train, "goal": report.goal}
+
+
+__all__ = [
+    "TRAIN_JOB",
+    "TrainReport",
+    "current_model",
+    "export_model",
+    "maybe_schedule_retrain",
+    "predict_texts",
+    "run_train_job",
+    "train_project",
+]

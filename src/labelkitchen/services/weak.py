@@ -351,6 +351,10 @@ def fit_label_model(
         annotation_queries.append_versions(
             conn, t.annotations, project_id=data.project.id, items=items, source_id=source_id
         )
+    if data.project.spec.settings.queue_strategy == "lf_disagreement":
+        from labelkitchen.services.priorities import refresh_priorities
+
+        refresh_priorities(store, project=data.project)
     return WeakFitReport(
         project=project,
         model=model,
@@ -366,12 +370,27 @@ def fit_label_model(
     )
 
 
+def lf_disagreement_scores(store: Store, *, project: Project) -> list[tuple[int, float]] | None:
+    """``(record_id, vote entropy)`` over the active LFs, or ``None`` without LFs."""
+    from labelkitchen.learn.strategies import get_strategy
+
+    try:
+        data = _project_matrix(store, project.slug)
+    except InvalidInput:
+        return None
+    scores = get_strategy("lf_disagreement.v1")(
+        None, L=data.L, n_classes=len(data.project.label_names)
+    )
+    return list(zip(data.record_ids.tolist(), scores.tolist(), strict=True))
+
+
 __all__ = [
     "LFApplyReport",
     "ProjectLFSummary",
     "WeakFitReport",
     "apply_project_lfs",
     "fit_label_model",
+    "lf_disagreement_scores",
     "load_lfs",
     "project_lf_summary",
 ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from labelkitchen.server.deps import AccessDep, StoreDep, UserDep
 from labelkitchen.server.schemas import AnnotationOut, AnswerIn, QueueRecordOut
 from labelkitchen.services import annotate as service
+from labelkitchen.services import train
 
 router = APIRouter(prefix="/api/projects/{slug}", tags=["annotate"])
 
@@ -29,7 +30,12 @@ def next_record(access: AccessDep, user: UserDep, store: StoreDep) -> Any:
 
 @router.post("/records/{record_id}/annotations", status_code=201, response_model=AnnotationOut)
 def annotate(
-    record_id: int, body: AnswerIn, access: AccessDep, user: UserDep, store: StoreDep
+    record_id: int,
+    body: AnswerIn,
+    access: AccessDep,
+    user: UserDep,
+    store: StoreDep,
+    request: Request,
 ) -> Any:
     """Answer a record: accept (with a value), reject, skip, or flag (with a reason)."""
     stored = service.submit_answer(
@@ -39,6 +45,10 @@ def annotate(
         record_id=record_id,
         answer=service.Answer(**body.model_dump()),
     )
+    if stored["created"] and train.maybe_schedule_retrain(store, project=access.project):
+        worker = getattr(request.app.state, "worker", None)
+        if worker is not None:
+            worker.wake.set()  # the retraining runs on the worker thread, never in here
     return JSONResponse(stored, status_code=201 if stored["created"] else 200)
 
 

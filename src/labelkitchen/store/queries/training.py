@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from labelkitchen.store import tables as t
 
@@ -43,6 +43,28 @@ def current_votes(
         yield int(record_id), kind, name, value
 
 
+def max_annotation_id(conn: Connection, *, project_id: int) -> int:
+    a = t.annotations
+    return int(
+        conn.execute(select(func.max(a.c.id)).where(a.c.project_id == project_id)).scalar_one() or 0
+    )
+
+
+def count_human_answers_after(
+    conn: Connection, *, project_id: int, after_id: int, limit: int
+) -> int:
+    """Human answers newer than ``after_id``, counted up to ``limit`` (a bounded scan)."""
+    a, s = t.annotations, t.sources
+    newer = (
+        select(a.c.id)
+        .join(s, s.c.id == a.c.source_id)
+        .where(a.c.id > after_id, a.c.project_id == project_id, s.c.kind == "human")
+        .limit(limit)
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(newer)).scalar_one())
+
+
 def latest_model(conn: Connection, *, project_id: int, kind: str) -> Any:
     m = t.models
     return conn.execute(
@@ -60,6 +82,14 @@ def latest_model(conn: Connection, *, project_id: int, kind: str) -> Any:
         .order_by(m.c.id.desc())
         .limit(1)
     ).first()
+
+
+def iter_prediction_probs(conn: Connection, *, project_id: int) -> Iterator[tuple[int, Any]]:
+    """``(record_id, {label: probability})`` of the stored pool predictions."""
+    p = t.predictions
+    query = select(p.c.record_id, p.c.probs).where(p.c.project_id == project_id)
+    for record_id, probs in conn.execution_options(yield_per=10_000).execute(query):
+        yield int(record_id), probs or {}
 
 
 def replace_predictions(
