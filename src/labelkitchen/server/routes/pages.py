@@ -14,10 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from labelkitchen.errors import NotFound
 from labelkitchen.server.auth import csrf_token
 from labelkitchen.server.deps import MaybeUserDep, Slug, StoreDep
 from labelkitchen.services import accounts
-from labelkitchen.services.accounts import User
+from labelkitchen.services.accounts import Access, User
+from labelkitchen.store import Store
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
@@ -43,12 +45,59 @@ def projects_page(request: Request, user: MaybeUserDep) -> Response:
     return _page(request, "projects.html", user)
 
 
+def _error(request: Request, user: User, *, status_code: int, title: str, message: str) -> Response:
+    """An HTML error page (the API answers JSON; people opening a page get a page)."""
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "user": user.public(),
+            "csrf_token": csrf_token(request) or "",
+            "status_code": status_code,
+            "title": title,
+            "message": message,
+        },
+        status_code=status_code,
+    )
+
+
+def _access(store: Store, user: User, slug: str) -> Access | None:
+    """The user's access to the project, or ``None`` when it is missing or not theirs."""
+    try:
+        return accounts.access(store, user=user, project=slug)
+    except NotFound:
+        return None
+
+
 def _project_page(
-    request: Request, user: User | None, store: Any, slug: str, template: str, **context: Any
+    request: Request,
+    user: User | None,
+    store: Store,
+    slug: str,
+    template: str,
+    *,
+    manage: bool = False,
+    **context: Any,
 ) -> Response:
     if user is None:
         return _page(request, template, None)
-    access = accounts.access(store, user=user, project=slug)  # 404 when not a member
+    access = _access(store, user, slug)
+    if access is None:  # missing and not-a-member look the same: never reveal other projects
+        return _error(
+            request,
+            user,
+            status_code=404,
+            title="Project not found",
+            message=f"There is no project {slug!r}, or you are not a member of it.",
+        )
+    if manage and not access.can_manage:
+        return _error(
+            request,
+            user,
+            status_code=403,
+            title="Only owners can change settings",
+            message="Ask an owner of this project or an instance admin to change its settings.",
+        )
     return _page(
         request,
         template,
@@ -86,20 +135,17 @@ def record_page(
 
 @router.get("/projects/{slug}/settings", response_class=HTMLResponse)
 def settings_page(slug: Slug, request: Request, user: MaybeUserDep, store: StoreDep) -> Response:
-    return _project_page(request, user, store, slug, "settings.html")
+    return _project_page(request, user, store, slug, "settings.html", manage=True)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, user: MaybeUserDep) -> Response:
     if user is not None and not user.is_admin:
-        return templates.TemplateResponse(
+        return _error(
             request,
-            "error.html",
-            {
-                "user": user.public(),
-                "csrf_token": csrf_token(request) or "",
-                "message": "Only instance admins can manage users.",
-            },
+            user,
             status_code=403,
+            title="Admins only",
+            message="Only instance admins can manage users.",
         )
     return _page(request, "users.html", user)

@@ -1,1 +1,0 @@
-// error page: built on common.js (api, el).
