@@ -104,10 +104,15 @@ def lf_summary(
     conflict_records = np.bincount(cols, weights=others_differ, minlength=m)
     pairwise = conflict_counts(matrix, k)
 
+    # each LF's votes as one slice of the votes sorted by LF (not a scan of all votes per LF)
+    order = np.argsort(cols, kind="stable")
+    bounds = np.searchsorted(cols[order], np.arange(m + 1))
+    voted_class = np.zeros((m, k), dtype=bool)
+    voted_class[cols, labels] = True
     out = []
     for j in range(m):
-        mine = cols == j
-        polarity = tuple(int(c) for c in np.unique(labels[mine]))
+        mine = order[bounds[j] : bounds[j + 1]]
+        polarity = tuple(int(c) for c in np.flatnonzero(voted_class[j]))
         partner = int(np.argmax(pairwise[j])) if m > 1 else -1
         partner_count = int(pairwise[j, partner]) if partner >= 0 else 0
         row: dict[str, Any] = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -106,9 +107,10 @@ class SpanApplyResult:
 @dataclass(frozen=True)
 class _ChunkTask:
     lfs: tuple[LabelingFunction, ...]
-    records: list[Record]
+    records: list[Record | str]  # a plain string is a record without meta, id offset + position
     labels: LabelIndex | None
     raise_on_error: bool
+    offset: int = 0
 
 
 @dataclass
@@ -120,16 +122,22 @@ class _Column:
 def _vote_chunk(task: _ChunkTask) -> list[ColumnVotes]:
     """The unit of work every applier runs: all given LFs over one chunk (declarative LFs share
     one text column, so the chunk is joined and lower-cased at most once)."""
-    column = TextColumn(task.records)
+    column = TextColumn(task.records, offset=task.offset)
+    items: Sequence[Any] = task.records  # declarative LFs read the column; others need records
     return [
-        lf.vote_chunk(task.records, task.labels, raise_on_error=task.raise_on_error, column=column)
+        lf.vote_chunk(
+            items if lf.vectorised else column.records,
+            task.labels,
+            raise_on_error=task.raise_on_error,
+            column=column,
+        )
         for lf in task.lfs
     ]
 
 
 def run_chunks(
     lfs: Sequence[LabelingFunction],
-    records: Sequence[Record],
+    records: Sequence[Record | str],
     *,
     labels: LabelIndex | None,
     applier: Applier,
@@ -139,7 +147,7 @@ def run_chunks(
     """The shared loop: cut ``records`` into chunks, map them with ``applier``, collect per LF."""
     starts = list(range(0, len(records), chunk_size))
     tasks = [
-        _ChunkTask(tuple(lfs), list(records[s : s + chunk_size]), labels, raise_on_error)
+        _ChunkTask(tuple(lfs), list(records[s : s + chunk_size]), labels, raise_on_error, s)
         for s in starts
     ]
     columns = [_Column() for _ in lfs]
@@ -170,7 +178,7 @@ def apply_lfs(
     ``cache``, only (LF version, record) pairs not seen before are computed.
     """
     lf_list = _check_lfs(lfs, ("classify",))
-    items = [as_record(item, i) for i, item in enumerate(records)]
+    items = as_records(records)
     index = label_names(labels)
     runner = _resolve_applier(n_jobs, applier)
     size = _chunk_size(chunk_size, len(items), runner)
@@ -189,7 +197,10 @@ def apply_lfs(
             tracebacks[j] = first if found.any() else None
 
     for lf_positions, row_positions in _groups(missing):
-        subset = [items[i] for i in row_positions]
+        if row_positions.size == n:
+            subset = items
+        else:  # keep each record's id: strings become records with their position as id
+            subset = [_record_at(items, i) for i in row_positions.tolist()]
         group_lfs = [lf_list[j] for j in lf_positions]
         columns = run_chunks(
             group_lfs,
@@ -216,9 +227,7 @@ def apply_lfs(
         for j, lf in enumerate(lf_list)
         if (codes[j] == FAULT).any()
     )
-    voted = codes >= 0
-    lf_idx, rows = np.nonzero(voted)
-    L = LabelMatrix.from_triplets(rows, lf_idx, codes[voted], shape=(n, len(lf_list)))
+    L = LabelMatrix.from_dense(np.ascontiguousarray(np.where(codes >= 0, codes, ABSTAIN).T))
     return ApplyResult(
         L=L,
         lf_names=tuple(lf.name for lf in lf_list),
@@ -245,7 +254,7 @@ def apply_multilabel_lfs(
     label.
     """
     lf_list = _check_lfs(lfs, ("multilabel", "classify"))
-    items = [as_record(item, i) for i, item in enumerate(records)]
+    items = as_records(records)
     index = LabelIndex.of(labels)
     runner = _resolve_applier(n_jobs, applier)
     columns = run_chunks(
@@ -284,7 +293,7 @@ def apply_span_lfs(
 ) -> SpanApplyResult:
     """Apply span LFs; spans are ``[start, end)`` in code points of each record's text."""
     lf_list = _check_lfs(lfs, ("spans",))
-    items = [as_record(item, i) for i, item in enumerate(records)]
+    items = as_records(records)
     index = label_names(labels)
     runner = _resolve_applier(n_jobs, applier)
     columns = run_chunks(
@@ -317,6 +326,17 @@ def apply_span_lfs(
 
 
 # helpers --------------------------------------------------------------------------------------
+
+
+def as_records(records: Iterable[object]) -> list[Record | str]:
+    """Every item as a :class:`Record`, except plain strings, kept as they are (a record with
+    that text, no meta and its position as id) so declarative LFs never wait for objects."""
+    return [item if type(item) is str else as_record(item, i) for i, item in enumerate(records)]
+
+
+def _record_at(items: Sequence[Record | str], position: int) -> Record | str:
+    item = items[position]
+    return Record(item, {}, position) if isinstance(item, str) else item
 
 
 def _check_lfs(

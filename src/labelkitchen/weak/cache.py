@@ -38,6 +38,10 @@ class LFCache:
 
     def __init__(self) -> None:
         self._columns: dict[tuple[str, tuple[str, ...] | None], _Column] = {}
+        # Columns over the same records share one hash table, so a lookup of many LFs finds
+        # each record's position once (the last lookup's positions are kept for the next).
+        self._tables: list[npt.NDArray[np.uint64]] = []
+        self._last: tuple[Any, Any, npt.NDArray[np.bool_], npt.NDArray[np.int64]] | None = None
 
     def __len__(self) -> int:
         """Number of cached (LF version, label set) columns."""
@@ -45,6 +49,8 @@ class LFCache:
 
     def clear(self) -> None:
         self._columns.clear()
+        self._tables.clear()
+        self._last = None
 
     def lookup(
         self, key: tuple[str, tuple[str, ...] | None], hashes: npt.NDArray[np.uint64]
@@ -54,9 +60,14 @@ class LFCache:
         codes = np.full(hashes.size, -1, dtype=np.int8)
         if column is None or column.hashes.size == 0:
             return np.zeros(hashes.size, dtype=bool), codes, None
-        positions = np.searchsorted(column.hashes, hashes)
-        positions = np.minimum(positions, column.hashes.size - 1)
-        found = column.hashes[positions] == hashes
+        last = self._last
+        if last is not None and last[0] is column.hashes and last[1] is hashes:
+            found, positions = last[2], last[3]
+        else:
+            positions = np.searchsorted(column.hashes, hashes)
+            positions = np.minimum(positions, column.hashes.size - 1)
+            found = column.hashes[positions] == hashes
+            self._last = (column.hashes, hashes, found, positions)
         codes[found] = column.codes[positions[found]]
         return found, codes, column.first_traceback
 
@@ -74,19 +85,36 @@ class LFCache:
             codes = np.concatenate([codes, column.codes])
             first_traceback = first_traceback or column.first_traceback
         unique, first = np.unique(hashes, return_index=True)
-        self._columns[key] = _Column(unique, codes[first].astype(np.int8), first_traceback)
+        self._columns[key] = _Column(
+            self._shared(unique), codes[first].astype(np.int8), first_traceback
+        )
+
+    def _shared(self, table: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+        """An equal table already held, else ``table`` (kept for the next columns)."""
+        for held in self._tables:
+            if held.size == table.size and np.array_equal(held, table):
+                return held
+        in_use = {id(c.hashes) for c in self._columns.values()}
+        self._tables = [t for t in self._tables if id(t) in in_use]
+        self._tables.append(table)
+        return table
 
 
-def content_hashes(records: Sequence[Record]) -> npt.NDArray[np.uint64]:
-    """A 64-bit hash of each record's text and meta (stable across processes and runs)."""
-    out = np.empty(len(records), dtype=np.uint64)
-    for i, record in enumerate(records):
-        digest = hashlib.blake2b(record.text.encode("utf-8"), digest_size=8)
-        if record.meta:
-            digest.update(b"\x1f")
-            digest.update(_meta_bytes(record.meta))
-        out[i] = int.from_bytes(digest.digest(), "little")
-    return out
+def content_hashes(records: Sequence[Record | str]) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each record's text and meta (stable across processes and runs); a
+    plain string hashes as a record with that text and no meta."""
+    digests = [_digest(record) for record in records]
+    return np.frombuffer(b"".join(digests), dtype="<u8").astype(np.uint64)
+
+
+def _digest(record: Record | str) -> bytes:
+    if isinstance(record, str):
+        return hashlib.blake2b(record.encode("utf-8"), digest_size=8).digest()
+    digest = hashlib.blake2b(record.text.encode("utf-8"), digest_size=8)
+    if record.meta:
+        digest.update(b"\x1f")
+        digest.update(_meta_bytes(record.meta))
+    return digest.digest()
 
 
 def _meta_bytes(meta: Any) -> bytes:

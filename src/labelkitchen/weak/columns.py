@@ -33,13 +33,29 @@ def _as_text(value: Any) -> str:
 class TextColumn:
     """The texts (or ``meta[field]`` values) of one chunk, with cached derived forms."""
 
-    def __init__(self, records: Sequence[Record]) -> None:
-        self.records = records
+    def __init__(self, items: Sequence[Record | str], *, offset: int = 0) -> None:
+        """``items`` are records, or plain strings standing for records without meta whose id
+        is ``offset`` plus their position."""
+        self.items = items
+        self.offset = offset
+        self._records: list[Record] | None = None
         self._texts: dict[tuple[str | None, bool], list[str]] = {}
         self._joined: dict[tuple[str | None, bool], tuple[str, IntArray]] = {}
+        self._special: dict[tuple[str | None, bool], IntArray] = {}
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.items)
+
+    @property
+    def records(self) -> list[Record]:
+        """The items as :class:`Record` objects (built once, only when asked for)."""
+        if self._records is None:
+            start = self.offset
+            self._records = [
+                Record(x, {}, start + i) if isinstance(x, str) else x
+                for i, x in enumerate(self.items)
+            ]
+        return self._records
 
     def texts(self, field: str | None = None, *, lower: bool = False) -> list[str]:
         """Each record's text, or its ``meta[field]`` as text; lower-cased if asked."""
@@ -49,25 +65,136 @@ class TextColumn:
             if lower:
                 cached = [t.lower() for t in self.texts(field)]
             elif field is None:
-                cached = [r.text for r in self.records]
+                cached = [x if isinstance(x, str) else x.text for x in self.items]
             else:
-                cached = [_as_text(r.meta.get(field)) for r in self.records]
+                cached = [
+                    "" if isinstance(x, str) else _as_text(x.meta.get(field)) for x in self.items
+                ]
             self._texts[key] = cached
         return cached
 
     def joined(self, field: str | None = None, *, lower: bool = False) -> tuple[str, IntArray]:
-        """All texts joined by a NUL separator, and where each text starts in the result."""
+        """All texts joined by a NUL separator, and where each text starts in the result.
+
+        The lower-cased form lowers the joined string in one call when that keeps every
+        offset (no character whose lower case is longer), else text by text.
+        """
         key = (field, lower)
         cached = self._joined.get(key)
         if cached is None:
-            texts = self.texts(field, lower=lower)
-            lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-            starts = np.zeros(len(texts), dtype=np.int64)
-            if len(texts) > 1:
-                starts[1:] = np.cumsum(lengths + 1)[:-1]
-            cached = (SEPARATOR.join(texts), starts)
+            cached = _lower_joined(self.joined(field)) if lower else None
+            if cached is None:
+                cached = _join(self.texts(field, lower=lower))
             self._joined[key] = cached
         return cached
+
+    def text_at(self, row: int, field: str | None = None, *, lower: bool = False) -> str:
+        """One record's text (lower-cased if asked), cut from the joined column."""
+        joined, starts = self.joined(field, lower=lower)
+        start = int(starts[row])
+        end = int(starts[row + 1]) - 1 if row + 1 < starts.size else len(joined)
+        return joined[start:end]
+
+    def lengths(self, field: str | None = None) -> IntArray:
+        """Length of each text in code points."""
+        joined, starts = self.joined(field)
+        ends = np.append(starts[1:] - 1, len(joined))
+        return np.asarray(ends - starts, dtype=np.int64)
+
+    def word_counts(self, field: str | None = None) -> IntArray:
+        """``len(text.split())`` of each text, counted over the whole column at once."""
+        joined, starts = self.joined(field)
+        if not joined:
+            return np.zeros(len(starts), dtype=np.int64)
+        if joined.isascii():
+            space = _ASCII_SPACE[np.frombuffer(joined.encode("ascii"), dtype=np.uint8)]
+        else:
+            points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+            space = _SPACE[np.minimum(points, _SPACE.size - 1)]
+        space[starts[1:] - 1] = True  # the separators end a word too
+        begins = ~space
+        begins[1:] &= space[:-1]
+        rows = np.searchsorted(starts, np.flatnonzero(begins), side="right") - 1
+        return np.bincount(rows, minlength=len(starts)).astype(np.int64)
+
+    def rows_containing(self, literal: str, field: str | None = None, *, lower: bool) -> IntArray:
+        """Rows whose text (lower-cased if ``lower``) contains ``literal``, in order."""
+        joined, starts = self.joined(field, lower=lower)
+        positions = np.fromiter(
+            (m.start() for m in re.finditer(re.escape(literal), joined)), dtype=np.int64
+        )
+        return _rows_of(positions, starts)
+
+    def rows_matching(
+        self, pattern: re.Pattern[str], field: str | None = None, *, lower: bool = False
+    ) -> IntArray:
+        """Rows in which ``pattern`` matches, from one scan of the joined column (only for
+        patterns that cannot match across the separator; see ``regex_literals.column_safe``)."""
+        joined, starts = self.joined(field, lower=lower)
+        positions = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
+        return _rows_of(positions, starts)
+
+    def case_special_rows(self, field: str | None = None) -> IntArray:
+        """Rows holding a character that ``re.IGNORECASE`` matches to an ASCII letter other than
+        its ``str.lower()`` (U+0130, U+0131, U+017F: dotted and dotless i, long s): lower-cased
+        texts mislead a prefilter there."""
+        key = (field, True)
+        cached = self._special.get(key)
+        if cached is None:
+            joined, starts = self.joined(field)
+            positions = np.zeros(0, dtype=np.int64)
+            if any(c in joined for c in _CASE_SPECIAL_CHARS):  # a plain find is far quicker
+                found = (m.start() for m in _CASE_SPECIAL.finditer(joined))
+                positions = np.fromiter(found, dtype=np.int64)
+            cached = _rows_of(positions, starts)
+            self._special[key] = cached
+        return cached
+
+
+def _join(texts: list[str]) -> tuple[str, IntArray]:
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    starts = np.zeros(len(texts), dtype=np.int64)
+    if len(texts) > 1:
+        starts[1:] = np.cumsum(lengths + 1)[:-1]
+    return SEPARATOR.join(texts), starts
+
+
+def _lower_joined(plain: tuple[str, IntArray]) -> tuple[str, IntArray] | None:
+    """The joined column lower-cased in one call, with the starts moved past the characters
+    whose lower case is longer (``İ``); ``None`` if that does not account for the length."""
+    joined, starts = plain
+    lowered = joined.lower()
+    if len(lowered) == len(joined):
+        return lowered, starts
+    positions = np.fromiter((m.start() for m in _EXPANDING.finditer(joined)), dtype=np.int64)
+    grows = np.zeros(starts.size, dtype=np.int64)
+    np.add.at(grows, np.searchsorted(starts, positions, side="right") - 1, 1)
+    if len(lowered) != len(joined) + int(grows.sum()):
+        return None
+    moved = starts.copy()
+    moved[1:] += np.cumsum(grows)[:-1]
+    return lowered, moved
+
+
+def _rows_of(positions: IntArray, starts: IntArray) -> IntArray:
+    """The distinct rows holding the (ascending) ``positions`` of a joined column."""
+    if positions.size == 0:
+        return positions
+    rows = np.searchsorted(starts, positions, side="right") - 1
+    keep = np.ones(rows.size, dtype=bool)
+    keep[1:] = rows[1:] != rows[:-1]
+    return np.asarray(rows[keep], dtype=np.int64)
+
+
+# Characters whose str.lower() is longer than one character: only U+0130 (a test checks).
+EXPANDING_LOWER = "\u0130"
+_EXPANDING = re.compile("[" + EXPANDING_LOWER + "]")
+_CASE_SPECIAL_CHARS = "\u0130\u0131\u017f"
+_CASE_SPECIAL = re.compile("[" + _CASE_SPECIAL_CHARS + "]")
+
+# Characters ``str.split()`` splits on (``str.isspace``), as code points.
+_SPACE = np.array([chr(c).isspace() for c in range(0x3002)], dtype=bool)  # last: "above"
+_ASCII_SPACE = _SPACE[:256].copy()
 
 
 class TermMatcher:
@@ -96,18 +223,15 @@ class TermMatcher:
         """Rows where some term occurs as a substring (a superset of the matching rows)."""
         joined, starts = column.joined(field, lower=self.lower)
         positions = np.fromiter((m.start() for m in self.scan.finditer(joined)), dtype=np.int64)
-        if positions.size == 0:
-            return positions
-        return np.unique(np.searchsorted(starts, positions, side="right") - 1)
+        return _rows_of(positions, starts)
 
     def rows(self, column: TextColumn, field: str | None = None) -> IntArray:
         """Rows where some term occurs (as a whole word when ``whole_word``)."""
         candidates = self.candidate_rows(column, field)
         if not self.whole_word or candidates.size == 0:
             return candidates
-        texts = column.texts(field, lower=self.lower)
-        search = self.exact.search
-        keep = [i for i in candidates.tolist() if search(texts[i])]
+        search, text_at, lower = self.exact.search, column.text_at, self.lower
+        keep = [i for i in candidates.tolist() if search(text_at(i, field, lower=lower))]
         return np.asarray(keep, dtype=np.int64)
 
     def spans(self, column: TextColumn) -> tuple[IntArray, IntArray, IntArray]:

@@ -63,7 +63,7 @@ class DeclarativeLF(LabelingFunction):
         raise NotImplementedError
 
     def _hits(self, column: TextColumn) -> tuple[npt.NDArray[np.int64], Any]:
-        """Positions voted on and, per position, the label."""
+        """Positions voted on and, per position, the label (or one label for all of them)."""
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,7 +124,11 @@ class DeclarativeLF(LabelingFunction):
 
     def _column_votes(self, column: TextColumn, labels: LabelIndex | None) -> ColumnVotes:
         rows, found = self._hits(column)
-        codes = np.array([to_index(v, labels) for v in found], dtype=np.int64).reshape(-1)
+        if isinstance(found, str | int):  # one label for every row: convert it once
+            codes = np.full(rows.size, to_index(found, labels), dtype=np.int64)
+        else:
+            index = {v: to_index(v, labels) for v in set(found)}
+            codes = np.array([index[v] for v in found], dtype=np.int64).reshape(-1)
         keep = codes != ABSTAIN
         return ColumnVotes(rows=rows[keep], labels=codes[keep])
 

@@ -2,7 +2,8 @@
 
 Storage: a ``scipy.sparse.csr_array`` of ``int8`` holding ``label + 1``, so class ``c`` is stored
 as ``c + 1`` and an abstain is simply an entry that is not there (the implicit zero). One stored
-vote costs one byte of data plus a four-byte column index; each record adds one row pointer.
+vote costs one byte of data plus a four-byte column index (``int32`` while fewer than 2**31 votes
+are stored); each record adds one four-byte row pointer.
 Classes ``0..125`` fit (:data:`~labelkitchen.weak.labels.MAX_CLASSES`).
 
 :meth:`LabelMatrix.to_dense` gives the dense form Snorkel users know (``-1`` for abstain) and
@@ -23,6 +24,7 @@ from labelkitchen.errors import InvalidInput
 from labelkitchen.weak.labels import ABSTAIN, MAX_CLASSES
 
 IntArray = npt.NDArray[np.integer[Any]]
+_INT32_MAX = np.iinfo(np.int32).max
 
 
 class LabelMatrix:
@@ -39,6 +41,9 @@ class LabelMatrix:
         matrix = sp.csr_array(csr, dtype=np.int8)
         matrix.eliminate_zeros()
         matrix.sort_indices()
+        if matrix.nnz < _INT32_MAX and matrix.shape[1] < _INT32_MAX:  # 4-byte column indices
+            matrix.indices = matrix.indices.astype(np.int32, copy=False)
+            matrix.indptr = matrix.indptr.astype(np.int32, copy=False)
         self._csr = matrix
 
     # construction ---------------------------------------------------------------------------
@@ -60,7 +65,29 @@ class LabelMatrix:
         np.cumsum(voted.sum(axis=1), out=indptr[1:])
         cols = np.nonzero(voted)[1]
         data = (array[voted] + 1).astype(np.int8)
-        return cls(sp.csr_array((data, cols, indptr), shape=array.shape))
+        return cls._trusted(data, cols, indptr, array.shape)
+
+    @classmethod
+    def _trusted(
+        cls, data: IntArray, cols: IntArray, indptr: IntArray, shape: tuple[int, ...]
+    ) -> LabelMatrix:
+        """Wrap CSR parts known to be canonical (no stored zeros, sorted column indices), as
+        :meth:`from_dense` makes them, without checking them again."""
+        small = len(data) < _INT32_MAX and shape[1] < _INT32_MAX
+        index = np.int32 if small else np.int64
+        matrix = sp.csr_array(
+            (
+                np.asarray(data, dtype=np.int8),
+                np.asarray(cols, dtype=index),
+                np.asarray(indptr, dtype=index),
+            ),
+            shape=(int(shape[0]), int(shape[1])),
+            copy=False,
+        )
+        matrix.has_canonical_format = True
+        wrapped = cls.__new__(cls)
+        wrapped._csr = matrix
+        return wrapped
 
     @classmethod
     def from_triplets(

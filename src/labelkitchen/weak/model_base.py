@@ -17,6 +17,7 @@ import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -40,19 +41,30 @@ _TIE_ATOL = 1e-9
 
 @dataclass(frozen=True)
 class FitData:
-    """Everything ``fit`` received, checked and resolved.
+    """Everything ``fit`` received, checked and resolved: the votes (a matrix, or statistics
+    summed over partitions) and, derived from them on first use, their ``stats``.
 
     ``class_balance`` is the given balance, else the one from dev gold, else ``None`` (the model
     estimates it or assumes uniform); ``class_balance_source`` says which
     (``"given"``, ``"dev"`` or ``None``).
     """
 
-    stats: LabelStats
+    votes: LabelMatrix | LabelStats
     n_classes: int
     class_balance: FloatArray | None
     class_balance_source: str | None
     L_dev: LabelMatrix | None
     y_dev: npt.NDArray[np.int64] | None
+
+    @cached_property
+    def stats(self) -> LabelStats:
+        """The statistics of ``L`` (computed on first use: majority vote never needs them)."""
+        votes = self.votes
+        return votes if isinstance(votes, LabelStats) else compute_stats(votes)
+
+    @property
+    def n_lfs(self) -> int:
+        return self.votes.n_lfs
 
 
 class BaseLabelModel:
@@ -264,7 +276,7 @@ def prepare_fit_data(
     class_balance: npt.ArrayLike | None,
 ) -> FitData:
     """Check and resolve the arguments of ``fit`` (see :class:`FitData`)."""
-    stats = L if isinstance(L, LabelStats) else compute_stats(as_label_matrix(L))
+    stats = L if isinstance(L, LabelStats) else as_label_matrix(L)
     if stats.n_lfs == 0:
         raise InvalidInput("the label matrix has no LFs (columns)")
     dev_matrix = None if L_dev is None else as_label_matrix(L_dev)
@@ -295,7 +307,7 @@ def prepare_fit_data(
 
 def resolve_n_classes(
     n_classes: int | None,
-    stats: LabelStats,
+    stats: LabelMatrix | LabelStats,
     L_dev: LabelMatrix | None,
     y_dev: npt.NDArray[np.int64] | None,
     class_balance: FloatArray | None,

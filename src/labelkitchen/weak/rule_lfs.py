@@ -17,6 +17,7 @@ from labelkitchen.errors import InvalidInput
 from labelkitchen.weak.columns import TermMatcher, TextColumn
 from labelkitchen.weak.declarative import DeclarativeLF, Label, as_text, check_label, regex_flags
 from labelkitchen.weak.lf import RecordLike
+from labelkitchen.weak.regex_literals import column_safe, lowercase_twin, required_literal
 
 TEXT_FEATURES = ("@length", "@words")
 """Pseudo-fields a threshold LF can read from the text instead of meta."""
@@ -63,8 +64,7 @@ class KeywordLF(DeclarativeLF):
         return self.label if self._matcher.search(text) else None
 
     def _hits(self, column: TextColumn) -> tuple[npt.NDArray[np.int64], Any]:
-        rows = self._matcher.rows(column, self.field)
-        return rows, [self.label] * rows.size
+        return self._matcher.rows(column, self.field), self.label
 
 
 class RegexLF(DeclarativeLF):
@@ -91,6 +91,14 @@ class RegexLF(DeclarativeLF):
             raise InvalidInput(
                 f"LF {name!r}: bad regular expression {pattern!r}: {error}"
             ) from error
+        self._literal = required_literal(self._regex)
+        # Fastest first: a literal every match holds finds candidate texts in one scan of the
+        # column, then search runs on those; else one scan of the whole column when the pattern
+        # cannot match across texts (IGNORECASE scans are slow in Python's engine: those scan
+        # the lower-cased column with a case-sensitive twin); else search text by text.
+        ignore_case = bool(self._regex.flags & re.IGNORECASE)
+        self._column_safe = column_safe(self._regex) and not ignore_case
+        self._twin = lowercase_twin(self._regex)
         super().__init__(name)
 
     def _fields(self) -> dict[str, Any]:
@@ -105,10 +113,32 @@ class RegexLF(DeclarativeLF):
         text = record.text if self.field is None else as_text(record.meta.get(self.field))
         return self.label if self._regex.search(text) else None
 
+    def _twin_rows(self, column: TextColumn) -> npt.NDArray[np.int64]:
+        rows = column.rows_matching(self._twin, self.field, lower=True) if self._twin else None
+        special = column.case_special_rows(self.field)
+        if rows is None or not special.size:
+            return np.zeros(0, np.int64) if rows is None else rows
+        texts, search = column.texts(self.field), self._regex.search
+        found = np.asarray([i for i in special.tolist() if search(texts[i])], dtype=np.int64)
+        return np.union1d(np.setdiff1d(rows, special), found)
+
     def _hits(self, column: TextColumn) -> tuple[npt.NDArray[np.int64], Any]:
         search = self._regex.search
-        rows = [i for i, text in enumerate(column.texts(self.field)) if search(text)]
-        return np.asarray(rows, dtype=np.int64), [self.label] * len(rows)
+        if self._literal is None:
+            if self._column_safe:
+                return column.rows_matching(self._regex, self.field), self.label
+            if self._twin is not None:
+                return self._twin_rows(column), self.label
+            texts = column.texts(self.field)
+            return np.asarray([i for i, t in enumerate(texts) if search(t)], np.int64), self.label
+        literal, lower = self._literal
+        candidates = column.rows_containing(literal, self.field, lower=lower)
+        special = column.case_special_rows(self.field) if lower else None
+        if special is not None and special.size:  # lower-casing and IGNORECASE disagree there
+            candidates = np.union1d(candidates, special)
+        texts = column.texts(self.field)
+        rows = [i for i in candidates.tolist() if search(texts[i])]
+        return np.asarray(rows, dtype=np.int64), self.label
 
 
 class LookupLF(DeclarativeLF):
@@ -222,11 +252,16 @@ class ThresholdLF(DeclarativeLF):
         return np.asarray(ok, dtype=bool)
 
     def _hits(self, column: TextColumn) -> tuple[npt.NDArray[np.int64], Any]:
-        values = np.fromiter(
-            (self._value(r) for r in column.records), dtype=np.float64, count=len(column)
-        )
+        if self.field == "@length":
+            values = column.lengths().astype(np.float64)
+        elif self.field == "@words":
+            values = column.word_counts().astype(np.float64)
+        else:
+            values = np.fromiter(
+                (self._value(r) for r in column.records), dtype=np.float64, count=len(column)
+            )
         rows = np.flatnonzero(self._passes(values)).astype(np.int64)
-        return rows, [self.label] * rows.size
+        return rows, self.label
 
 
 # factories (the public spelling) ----------------------------------------------------------------

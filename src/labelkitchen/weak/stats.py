@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,11 @@ class LabelStats:
         return int(self.rows.shape[0])
 
     def matrix(self) -> LabelMatrix:
-        """The distinct rows as a :class:`LabelMatrix` (one record per distinct row)."""
+        """The distinct rows as a :class:`LabelMatrix` (one record per distinct row; built once)."""
+        return self._matrix
+
+    @cached_property
+    def _matrix(self) -> LabelMatrix:
         return LabelMatrix.from_dense(self.rows)
 
     def max_label(self) -> int:

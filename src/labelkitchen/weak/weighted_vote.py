@@ -12,8 +12,19 @@ Accuracies come from (hyperparameter ``accuracy_source``):
 - ``"auto"``: dev gold when ``fit`` gets it, else agreement.
 
 Either way counts are shrunk towards ``prior_accuracy`` with ``prior_strength`` pseudo-votes, so a
-source seen on three records does not get accuracy 1.0. A source estimated worse than chance gets
-weight zero rather than a negative one. Fitting runs on the distinct rows of ``L`` with counts.
+source seen on three records does not get accuracy 1.0. Fitting runs on the distinct rows of ``L``
+with counts.
+
+Sources that vote one class only (most keyword rules): agreement ranks them within their class,
+but cannot tell how right one class's sources are compared with another's, and letting it try
+feeds back until one class's sources carry all the weight. With ``one_sided="prior"`` (default)
+the mean weight of each class's one-sided sources is held at the prior's after every round;
+``"free"`` lets it drift.
+
+A source's accuracy is the share of its votes that are right, which already contains the class
+balance ``p``. A vote for class ``c`` therefore weighs ``logit(a_j) - logit(p_c)`` (how far the
+source lifts ``c`` above its share), floored at zero, and ``log p`` is added once. With a uniform
+balance this is the one-coin weight above.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from labelkitchen.weak.model_base import BaseLabelModel, FitData, FloatArray, so
 from labelkitchen.weak.registry import register_model
 
 AccuracySource = Literal["auto", "dev", "agreement"]
+OneSided = Literal["prior", "free"]
 _ACCURACY_CAP = 0.99
 
 
@@ -36,7 +48,8 @@ _ACCURACY_CAP = 0.99
 class WeightedVote(BaseLabelModel):
     """Accuracy-weighted vote (one-coin model); see the module documentation.
 
-    Learned attributes: ``accuracy_`` (per source), ``weights_`` (per source log-odds),
+    Learned attributes: ``accuracy_`` (per source), ``weights_`` (per source log-odds under a
+    uniform class balance),
     ``class_balance_`` (given, from dev gold, else uniform), ``accuracy_source_`` (``"dev"`` or
     ``"agreement"``), ``n_iter_``.
     """
@@ -48,12 +61,14 @@ class WeightedVote(BaseLabelModel):
         accuracy_source: AccuracySource = "auto",
         prior_accuracy: float = 0.7,
         prior_strength: float = 20.0,
+        one_sided: OneSided = "prior",
         max_iter: int = 10,
         tol: float = 1e-4,
         random_state: int | None = None,
     ) -> None:
         self.n_classes = n_classes
         self.accuracy_source = accuracy_source
+        self.one_sided = one_sided
         self.prior_accuracy = prior_accuracy
         self.prior_strength = prior_strength
         self.max_iter = max_iter
@@ -66,6 +81,8 @@ class WeightedVote(BaseLabelModel):
                 "accuracy_source must be 'auto', 'dev' or 'agreement', "
                 f"got {self.accuracy_source!r}"
             )
+        if self.one_sided not in ("prior", "free"):
+            raise InvalidInput(f"one_sided must be 'prior' or 'free', got {self.one_sided!r}")
         if self.prior_strength < 0:
             raise InvalidInput(f"prior_strength must be non-negative, got {self.prior_strength}")
         k = data.n_classes
@@ -88,11 +105,10 @@ class WeightedVote(BaseLabelModel):
             accuracy, n_iter = self._agreement_accuracy(rows, weights, k)
         self.n_classes_ = k
         self.n_lfs_ = rows.n_lfs
+        balance = np.full(k, 1.0 / k) if data.class_balance is None else data.class_balance
         self.accuracy_ = accuracy
         self.weights_ = log_odds(accuracy, k)
-        self.class_balance_ = (
-            np.full(k, 1.0 / k) if data.class_balance is None else data.class_balance
-        )
+        self.class_balance_ = balance
         self.accuracy_source_ = source
         self.n_iter_ = n_iter
 
@@ -117,6 +133,8 @@ class WeightedVote(BaseLabelModel):
         rows, cols, labels = L.to_triplets()
         accuracy = np.full(L.n_lfs, self.prior_accuracy)
         vote_weight = counts[rows]
+        polarity = one_sided_polarity(cols, labels, L.n_lfs) if self.one_sided == "prior" else None
+        prior_weight = float(log_odds(np.array([self.prior_accuracy]), k)[0])
         n_iter = 0
         for iteration in range(1, max(self.max_iter, 1) + 1):
             n_iter = iteration
@@ -130,6 +148,8 @@ class WeightedVote(BaseLabelModel):
                 np.float64
             )
             updated = self._shrink(correct, cast)
+            if polarity is not None:
+                updated = hold_polarity_level(updated, polarity, prior_weight, k)
             change = float(np.abs(updated - accuracy).max()) if updated.size else 0.0
             accuracy = updated
             if change < self.tol:
@@ -138,7 +158,8 @@ class WeightedVote(BaseLabelModel):
 
     def _predict_proba(self, L: LabelMatrix) -> FloatArray:
         rows, cols, labels = L.to_triplets()
-        scores = _scores(rows, labels, self.weights_[cols], L.n_records, self.n_classes_)
+        weights = vote_weights(self.accuracy_[cols], labels, self.class_balance_)
+        scores = _scores(rows, labels, weights, L.n_records, self.n_classes_)
         scores += np.log(np.clip(self.class_balance_, 1e-12, None))[None, :]
         return softmax_rows(scores)
 
@@ -163,11 +184,13 @@ def _leave_one_out_agreement(
     below = np.where(at_top, -np.inf, scores)
     top2 = below.max(axis=1) if k > 1 else np.full(n, -np.inf)
     n_second = (below >= top2[:, None] - eps).sum(axis=1) if k > 1 else np.zeros(n, np.int64)
-    mine = scores[rows, labels] - own  # the vote's class after removing the vote itself
-    was_top = at_top[rows, labels]
-    shared = was_top & (n_top[rows] >= 2)
+    flat = rows * k + labels.astype(np.int64)
+    mine = scores.ravel()[flat] - own  # the vote's class after removing the vote itself
+    was_top = at_top.ravel()[flat]
+    n_top_here = n_top[rows]
+    shared = was_top & (n_top_here >= 2)
     best_other = np.where(was_top & ~shared, top2[rows], top1[rows])  # max over other classes
-    n_other = np.where(was_top, np.where(shared, n_top[rows] - 1, n_second[rows]), n_top[rows])
+    n_other = np.where(was_top, np.where(shared, n_top_here - 1, n_second[rows]), n_top_here)
     best_other = np.where(n_other > 0, best_other, -np.inf)
     leader = np.maximum(mine, best_other)
     use = leader > eps
@@ -190,10 +213,48 @@ def _scores(
     return np.asarray(summed.reshape(n_records, n_classes), dtype=np.float64)
 
 
+def one_sided_polarity(
+    cols: npt.NDArray[np.int64], labels: npt.NDArray[np.int8], n_lfs: int
+) -> npt.NDArray[np.int64]:
+    """Per source, the one class it votes, or ``-1`` if it votes several (or none)."""
+    low = np.full(n_lfs, np.iinfo(np.int64).max)
+    high = np.full(n_lfs, -1)
+    np.minimum.at(low, cols, labels.astype(np.int64))
+    np.maximum.at(high, cols, labels.astype(np.int64))
+    return np.asarray(np.where(low == high, high, -1), dtype=np.int64)
+
+
+def hold_polarity_level(
+    accuracy: FloatArray, polarity: npt.NDArray[np.int64], prior_weight: float, n_classes: int
+) -> FloatArray:
+    """Rescale the weights of the sources that vote one class only, class by class, so their
+    mean is ``prior_weight``: agreement ranks such sources within a class, but cannot tell how
+    right one class's sources are compared with another's."""
+    weights = log_odds(accuracy, n_classes)
+    for c in np.unique(polarity[polarity >= 0]):
+        group = polarity == c
+        mean = float(weights[group].mean())
+        weights[group] = weights[group] * (prior_weight / mean) if mean > 0 else prior_weight
+    held = 1.0 / (1.0 + (n_classes - 1) * np.exp(-weights))
+    return np.asarray(np.where(polarity >= 0, held, accuracy), dtype=np.float64)
+
+
+def vote_weights(
+    accuracy: FloatArray, labels: npt.NDArray[np.int8], balance: FloatArray
+) -> FloatArray:
+    """Weight of each vote: how much its source's accuracy (the share of its votes that are
+    right) lifts its class above that class's share ``balance[label]``, in log-odds; zero when
+    it does not. With a uniform balance this is :func:`log_odds`."""
+    a = np.clip(np.asarray(accuracy, dtype=np.float64), 1e-6, _ACCURACY_CAP)
+    p = np.clip(balance[labels.astype(np.int64)], 1e-6, 1.0 - 1e-6)
+    lift = np.log(a / (1.0 - a)) - np.log(p / (1.0 - p))
+    return np.asarray(np.maximum(lift, 0.0), dtype=np.float64)
+
+
 def log_odds(accuracy: FloatArray, n_classes: int) -> FloatArray:
     """Vote weight of a source with the given accuracy; zero at chance level or below."""
     a = np.clip(np.asarray(accuracy, dtype=np.float64), 1e-6, _ACCURACY_CAP)
     return np.asarray(np.maximum(np.log(a * (n_classes - 1) / (1.0 - a)), 0.0), dtype=np.float64)
 
 
-__all__ = ["WeightedVote", "log_odds"]
+__all__ = ["WeightedVote", "hold_polarity_level", "log_odds", "one_sided_polarity", "vote_weights"]

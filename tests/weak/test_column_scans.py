@@ -1,0 +1,130 @@
+"""Vectorised declarative LFs give exactly what one record at a time gives."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labelkitchen.weak import LabelMatrix, Record, apply_lfs, regex_lf, threshold_lf
+from labelkitchen.weak.columns import EXPANDING_LOWER, TextColumn
+from labelkitchen.weak.regex_literals import column_safe, lowercase_twin, required_literal
+
+TRICKY = [
+    "Check it out",
+    "check",
+    "out first, then CHECK",
+    "İstanbul is in Turkey",
+    "\u017fubscribe now",
+    "KILO with a Kelvin sign",
+    "\u0131i dotless",
+    "winner winners WIN",
+    "",
+    "   spaced\u3000out\u00a0words  ",
+    "tab\tand\nnewline",
+    "nul\x00inside",
+    "emoji 🎵 song",
+    "ΟΔΟΣ ΣΤΟ",
+]
+PATTERNS = [
+    r"check.*out",
+    r"\bwin(?:s|ner)?\b",
+    r"^check",
+    r"out$",
+    r"\bist",
+    r"subscribe",
+    r"[a-z]+ing",
+    r"\d+",
+    r"song|tab",
+    r"ki",
+    "\u0131",
+    r"\Bnner",
+]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("flags", [[], ["IGNORECASE"]])
+def test_regex_lf_over_a_column_equals_search_text_by_text(pattern, flags):
+    lf = regex_lf("r", pattern, 1, flags=flags)
+    texts = TRICKY * 3
+    expected = [1 if lf(Record(t)) is not None else -1 for t in texts]
+    got = apply_lfs([lf], texts).L.to_dense()[:, 0].tolist()
+    assert got == expected
+
+
+@given(st.lists(st.text(max_size=20), min_size=1, max_size=12), st.sampled_from(PATTERNS))
+@settings(max_examples=80, deadline=None)
+def test_regex_lf_column_scan_matches_search_on_any_text(texts, pattern):
+    lf = regex_lf("r", pattern, 0, flags=["IGNORECASE"])
+    expected = [0 if lf(Record(t)) is not None else -1 for t in texts]
+    assert apply_lfs([lf], texts).L.to_dense()[:, 0].tolist() == expected
+
+
+@given(st.lists(st.text(max_size=15), min_size=1, max_size=12))
+@settings(max_examples=80, deadline=None)
+def test_word_counts_equal_str_split(texts):
+    assert TextColumn(texts).word_counts().tolist() == [len(t.split()) for t in texts]
+
+
+@given(st.lists(st.text(max_size=15), min_size=1, max_size=12))
+@settings(max_examples=80, deadline=None)
+def test_lower_cased_column_keeps_each_text(texts):
+    column = TextColumn(texts)
+    assert [column.text_at(i, lower=True) for i in range(len(texts))] == [t.lower() for t in texts]
+
+
+def test_short_text_threshold_counts_words():
+    lf = threshold_lf("short", "@words", label=0, below=3)
+    assert apply_lfs([lf], ["a b", "a b c", " ", "x\u3000y z"]).L.to_dense()[:, 0].tolist() == [
+        0,
+        -1,
+        0,
+        -1,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags", "literal"),
+    [
+        (r"check.*out", re.IGNORECASE, ("check", True)),
+        (r"\bQABC(?:s|ed)?\b", 0, ("QABC", False)),
+        (r"a|b", 0, None),
+        (r"x?abc", 0, ("abc", False)),
+        (r"(?:ab|cd)efg", 0, ("efg", False)),
+        (r"(?i)héllo", 0, None),  # non-ASCII under IGNORECASE: no prefilter
+    ],
+)
+def test_required_literal(pattern, flags, literal):
+    assert required_literal(re.compile(pattern, flags)) == literal
+
+
+@pytest.mark.parametrize(
+    ("pattern", "safe"),
+    [(r"\bwin\b", True), (r"[a-z]+\d", True), (r"check.*out", False), (r"^a", False),
+     (r"[^a]b", False), (r"(?<=a)b", False), (r"\Sx", False)],
+)  # fmt: skip
+def test_column_safe(pattern, safe):
+    assert column_safe(re.compile(pattern)) is safe
+
+
+def test_lowercase_twin_only_for_lower_case_patterns():
+    assert lowercase_twin(re.compile(r"\bwin\b", re.IGNORECASE)).flags & re.IGNORECASE == 0
+    assert lowercase_twin(re.compile(r"\bWin\b", re.IGNORECASE)) is None
+    assert lowercase_twin(re.compile(r"\bwin\b")) is None
+
+
+@pytest.mark.slow
+def test_expanding_lower_lists_every_character_whose_lower_case_grows():
+    grows = "".join(chr(c) for c in range(sys.maxunicode + 1) if len(chr(c).lower()) > 1)
+    assert grows == EXPANDING_LOWER
+
+
+def test_label_matrix_stores_four_byte_indices():
+    dense = np.where(np.random.default_rng(0).random((2000, 50)) < 0.2, 1, -1)
+    L = LabelMatrix.from_dense(dense)
+    assert L.csr.indices.dtype == np.int32
+    assert L.nbytes / L.n_votes < 6
