@@ -14,6 +14,7 @@ WHO = ("anonymous", "outsider", "viewer", "annotator", "reviewer", "owner", "adm
 ANNOTATORS = {"annotator", "reviewer", "owner"}
 MEMBERS = {"viewer", *ANNOTATORS, "admin"}
 MANAGERS = {"owner", "admin"}
+REVIEWERS = {"reviewer", "owner", "admin"}
 
 # (method, path, body, who may) — every route of the API appears here (checked below).
 TABLE = [
@@ -51,6 +52,24 @@ TABLE = [
     ("GET", "/api/projects/spam/records", None, MEMBERS),
     ("GET", "/api/projects/spam/records/{record}", None, MEMBERS),
     ("POST", "/api/projects/spam/predict", {"texts": ["x"]}, set()),  # no model yet: 404
+    ("GET", "/api/projects/spam/agreement", None, MEMBERS - {"annotator"}),
+    ("GET", "/api/projects/spam/annotators", None, MEMBERS - {"annotator"}),
+    ("GET", "/api/projects/spam/review/queue", None, REVIEWERS),
+    (
+        "POST",
+        "/api/projects/spam/records/{record}/gold",
+        {"value": {"label": "spam"}, "note": "checked"},
+        REVIEWERS,
+    ),
+    ("POST", "/api/projects/spam/review/consensus", {"rule": "unanimous"}, REVIEWERS),
+    ("POST", "/api/projects/spam/review/spot-checks", {"share": 0.1}, REVIEWERS),
+    ("GET", "/api/projects/spam/review/spot-checks", None, REVIEWERS),
+    (  # no spot check 999: 404 for all
+        "POST",
+        "/api/projects/spam/review/spot-checks/verdicts",
+        {"check_id": 999, "correct": True},
+        set(),
+    ),
     ("POST", "/api/auth/logout", None, set(WHO)),
 ]
 DENIED = {401, 403, 404}

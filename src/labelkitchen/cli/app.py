@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelkitchen import __version__
-from labelkitchen.cli import data, learn, projects, users, weak
+from labelkitchen.cli import data, learn, projects, review, users, weak
 from labelkitchen.cli.common import DbOption, console, open_store
 from labelkitchen.cli.common import reports_errors as handled
 from labelkitchen.cli.users import run_server
@@ -39,6 +39,9 @@ app.add_typer(weak.weak_app, name="weak")
 app.command("import")(handled(data.import_command))
 app.command("export")(handled(data.export_command))
 app.command("stats")(handled(data.stats_command))
+app.command("agreement")(handled(review.agreement_command))
+app.command("annotators")(handled(review.annotators_command))
+app.add_typer(review.review_app, name="review")
 
 db_app = typer.Typer(help="Database schema: migrate and inspect.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -25,6 +25,7 @@ from labelkitchen.server.routes import (
     predict,
     projects,
     records,
+    review,
     users,
 )
 from labelkitchen.services import jobs, train
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         annotate.router,
         records.router,
         predict.router,
+        review.router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

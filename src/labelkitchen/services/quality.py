@@ -1,0 +1,333 @@
+"""Annotator statistics and spot checks over a project's current human answers.
+
+Per annotator: throughput (answers per hour of active time), median time per record,
+agreement with the consensus of the others and with gold, Dawid-Skene's estimated accuracy and
+confusion matrix (``classify`` projects; the weak supervision engine's model fitted on the
+records x annotators label matrix), and cost per final gold label from ``users.hourly_rate``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Hashable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from labelkitchen.errors import InvalidInput, NotFound
+from labelkitchen.quality import (
+    ErrorRate,
+    Rate,
+    active_seconds,
+    agreement_rate,
+    error_rate,
+    fit_annotator_model,
+    majority_label,
+    majority_vote,
+    median_ms,
+)
+from labelkitchen.schema import TaskType
+from labelkitchen.services.accounts import Access, User, require
+from labelkitchen.services.review import Votes, value_key, votes_from_rows
+from labelkitchen.store import Store
+from labelkitchen.store.queries import projects as project_queries
+from labelkitchen.store.queries import review as queries
+
+
+@dataclass(frozen=True)
+class AnnotatorStats:
+    annotator: str
+    answers: int
+    accepted: int
+    active_hours: float
+    answers_per_hour: float | None
+    median_ms: float | None
+    consensus: Rate
+    gold: Rate
+    estimated_accuracy: float | None
+    confusion: list[list[float]] | None
+    hourly_rate: float | None
+    gold_records: int
+    hours_on_gold: float
+    cost_per_gold_label: float | None
+
+
+@dataclass(frozen=True)
+class AnnotatorReport:
+    project: str
+    task: str
+    labels: list[str]
+    n_gold: int
+    annotators: list[AnnotatorStats]
+    model: str | None
+    model_note: str | None
+    majority_vs_gold: Rate | None
+    model_vs_gold: Rate | None
+    cost_on_gold: float | None
+    cost_per_gold_label: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for stats, row in zip(self.annotators, data["annotators"], strict=True):
+            row["consensus"]["value"] = stats.consensus.value
+            row["gold"]["value"] = stats.gold.value
+        for name in ("majority_vs_gold", "model_vs_gold"):
+            rate = getattr(self, name)
+            if rate is not None:
+                data[name]["value"] = rate.value
+        return data
+
+
+def _epoch(moment: Any) -> float:
+    if isinstance(moment, datetime):
+        return moment.timestamp()
+    return datetime.fromisoformat(str(moment)).timestamp()
+
+
+def annotator_report(
+    store: Store, *, project: str, random_state: int | None = 0
+) -> AnnotatorReport:
+    """Statistics per annotator of ``project``; see the module documentation."""
+    with store.read() as conn:
+        row = project_queries.get_project(conn, slug=project)
+        rows = queries.human_answers(conn, project_id=row.id)
+        gold_rows = queries.current_gold(conn, project_id=row.id)
+        rates = queries.hourly_rates(conn, project_id=row.id)
+    votes = votes_from_rows(row, rows)
+    task = row.task
+    gold: dict[int, Hashable] = {
+        record: value_key(task, g.value) for record, g in gold_rows.items() if g.value
+    }
+    model_stats = _dawid_skene(votes, gold, random_state)
+    by_source: dict[str, list[Any]] = {}
+    for r in rows:
+        if r.answer != "skip":
+            by_source.setdefault(r.source, []).append(r)
+    tallies = {record: Counter(votes.record_keys(record)) for record in votes.record_ids}
+    stats = []
+    total_cost = 0.0
+    costed = False
+    for j, name in enumerate(votes.annotators):
+        mine = by_source.get(name, [])
+        seconds = active_seconds(
+            [_epoch(r.created_at) for r in mine], [r.duration_ms for r in mine]
+        )
+        accepted = [record for record in votes.record_ids if (record, name) in votes.values]
+        own = [votes.key(record, name) for record in accepted]
+        others = [
+            _majority_without(tallies[record], key)
+            for record, key in zip(accepted, own, strict=True)
+        ]
+        rate = rates.get(name)
+        on_gold = [r for r in mine if int(r.record_id) in gold]
+        hours_on_gold = (
+            active_seconds(
+                [_epoch(r.created_at) for r in on_gold], [r.duration_ms for r in on_gold]
+            )
+            / 3600.0
+        )
+        gold_records = len({int(r.record_id) for r in on_gold})
+        cost = None
+        if rate is not None and gold_records:
+            total_cost += rate * hours_on_gold
+            costed = True
+            cost = rate * hours_on_gold / gold_records
+        hours = seconds / 3600.0
+        stats.append(
+            AnnotatorStats(
+                annotator=name,
+                answers=len(mine),
+                accepted=len(accepted),
+                active_hours=hours,
+                answers_per_hour=len(mine) / hours if hours > 0 else None,
+                median_ms=median_ms([r.duration_ms for r in mine]),
+                consensus=agreement_rate(own, others),
+                gold=agreement_rate(own, [gold.get(record) for record in accepted]),
+                estimated_accuracy=model_stats.accuracy[j] if model_stats.accuracy else None,
+                confusion=model_stats.confusion[j] if model_stats.confusion else None,
+                hourly_rate=rate,
+                gold_records=gold_records,
+                hours_on_gold=hours_on_gold,
+                cost_per_gold_label=cost,
+            )
+        )
+    return AnnotatorReport(
+        project=row.slug,
+        task=task.value,
+        labels=list(row.label_names),
+        n_gold=len(gold),
+        annotators=stats,
+        model="dawid_skene.v1" if model_stats.accuracy else None,
+        model_note=model_stats.note,
+        majority_vs_gold=model_stats.majority_vs_gold,
+        model_vs_gold=model_stats.model_vs_gold,
+        cost_on_gold=total_cost if costed else None,
+        cost_per_gold_label=total_cost / len(gold) if costed and gold else None,
+    )
+
+
+def _majority_without(tally: Counter[Hashable], own: Hashable | None) -> Hashable | None:
+    """The strict majority of a record's answers once one answer (``own``) is taken out."""
+    rest = tally.copy()
+    if own is not None:
+        rest[own] -= 1
+    return majority_label(list(rest.elements()))
+
+
+@dataclass(frozen=True)
+class _ModelStats:
+    accuracy: list[float] | None = None
+    confusion: list[list[list[float]]] | None = None
+    majority_vs_gold: Rate | None = None
+    model_vs_gold: Rate | None = None
+    note: str | None = None
+
+
+def _dawid_skene(votes: Votes, gold: dict[int, Hashable], random_state: int | None) -> _ModelStats:
+    if votes.project.task is not TaskType.CLASSIFY:
+        return _ModelStats(note="Dawid-Skene estimates are computed for classify projects only")
+    if not votes.record_ids:
+        return _ModelStats(note="no accepted human answers yet")
+    labels = list(votes.project.label_names)
+    code = {label: k for k, label in enumerate(labels)}
+    L = np.full((len(votes.record_ids), len(votes.annotators)), -1, dtype=np.int64)
+    for i, record in enumerate(votes.record_ids):
+        for j, name in enumerate(votes.annotators):
+            key = votes.key(record, name)
+            if key is not None:
+                L[i, j] = code[str(key)]
+    model = fit_annotator_model(L, n_classes=len(labels), random_state=random_state)
+    majority = majority_vote(L, n_classes=len(labels))
+    truth = [gold.get(record) for record in votes.record_ids]
+    return _ModelStats(
+        accuracy=[float(a) for a in model.accuracy],
+        confusion=model.confusion.tolist(),
+        majority_vs_gold=agreement_rate([labels[k] if k >= 0 else None for k in majority], truth),
+        model_vs_gold=agreement_rate([labels[k] for k in model.predictions], truth),
+    )
+
+
+# --- spot checks ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpotCheckSample:
+    created: int
+    per_annotator: dict[str, int]
+
+
+def sample_spot_checks(
+    store: Store, *, access: Access, share: float = 0.05, random_state: int | None = None
+) -> SpotCheckSample:
+    """Pick ``share`` of each annotator's accepted answers (at least one) not yet checked,
+    as open spot checks waiting for a reviewer's verdict."""
+    require(access.can_review, "spot-check answers")
+    if not 0.0 < share <= 1.0:
+        raise InvalidInput(f"share must be in (0, 1]; got {share}")
+    rng = random.Random(random_state)
+    project_id = access.project.id
+    per_annotator: dict[str, int] = {}
+    with store.write() as conn:
+        checked = queries.checked_annotation_ids(conn, project_id=project_id)
+        rows = queries.human_answers(conn, project_id=project_id)
+        accepted: dict[str, list[int]] = {}
+        for r in rows:
+            if r.answer == "accept" and r.value:
+                accepted.setdefault(r.source, []).append(int(r.id))
+        for name, ids in sorted(accepted.items()):
+            want = max(1, round(share * len(ids)))
+            have = sum(1 for i in ids if i in checked)
+            pool = [i for i in ids if i not in checked]
+            picked = rng.sample(pool, min(max(want - have, 0), len(pool)))
+            for annotation_id in picked:
+                queries.add_spot_check(
+                    conn,
+                    project_id=project_id,
+                    annotation_id=annotation_id,
+                    reviewer_id=None,
+                    correct=None,
+                    note=None,
+                )
+            per_annotator[name] = len(picked)
+    return SpotCheckSample(sum(per_annotator.values()), per_annotator)
+
+
+def mark_spot_check(
+    store: Store,
+    *,
+    access: Access,
+    user: User,
+    check_id: int,
+    correct: bool,
+    note: str | None = None,
+) -> None:
+    """A reviewer's verdict on one spot check."""
+    require(access.can_review, "spot-check answers")
+    with store.write() as conn:
+        ids = {int(r.id) for r in queries.spot_checks(conn, project_id=access.project.id)}
+        if check_id not in ids:
+            raise NotFound(f"no spot check {check_id} in this project")
+        queries.set_spot_check(
+            conn, check_id=check_id, reviewer_id=user.id, correct=correct, note=note
+        )
+
+
+@dataclass(frozen=True)
+class SpotCheckSummary:
+    annotator: str
+    open: int
+    error: ErrorRate
+
+
+def spot_check_summary(store: Store, *, access: Access) -> list[SpotCheckSummary]:
+    """Per annotator: open checks, and the error rate of the decided ones (95% Wilson)."""
+    require(access.can_review, "see spot checks")
+    with store.read() as conn:
+        rows = queries.spot_checks(conn, project_id=access.project.id)
+    by: dict[str, list[bool | None]] = {}
+    for r in rows:
+        by.setdefault(r.source, []).append(r.correct)
+    return [
+        SpotCheckSummary(
+            annotator=name,
+            open=sum(c is None for c in verdicts),
+            error=error_rate(
+                sum(c is False for c in verdicts), sum(c is not None for c in verdicts)
+            ),
+        )
+        for name, verdicts in sorted(by.items())
+    ]
+
+
+def list_spot_checks(store: Store, *, access: Access) -> list[dict[str, Any]]:
+    require(access.can_review, "see spot checks")
+    with store.read() as conn:
+        rows = queries.spot_checks(conn, project_id=access.project.id)
+    return [
+        {
+            "id": int(r.id),
+            "annotation_id": int(r.annotation_id),
+            "record_id": int(r.record_id),
+            "annotator": r.source,
+            "value": r.value,
+            "correct": r.correct,
+            "note": r.note,
+        }
+        for r in rows
+    ]
+
+
+__all__ = [
+    "AnnotatorReport",
+    "AnnotatorStats",
+    "SpotCheckSample",
+    "SpotCheckSummary",
+    "annotator_report",
+    "list_spot_checks",
+    "mark_spot_check",
+    "sample_spot_checks",
+    "spot_check_summary",
+]
