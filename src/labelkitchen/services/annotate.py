@@ -19,8 +19,6 @@ from labelkitchen.schema import ANSWERS
 from labelkitchen.services.accounts import Access, User, require
 from labelkitchen.services.browse import SUGGESTION_KINDS, own_source_id
 from labelkitchen.store import Store
-from labelkitchen.store import tables as t
-from labelkitchen.store.queries import annotations as annotation_queries
 from labelkitchen.store.queries import queue as queue_queries
 from labelkitchen.store.queries import records_view as views
 from labelkitchen.store.queries.sources import ensure_source
@@ -39,8 +37,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _hold(access: Access) -> timedelta:
+    return timedelta(minutes=access.project.spec.settings.reservation_minutes)
+
+
 def _until(access: Access) -> datetime:
-    return _now() + timedelta(minutes=access.project.spec.settings.reservation_minutes)
+    return _now() + _hold(access)
 
 
 def _source(conn: Connection, access: Access, user: User) -> int:
@@ -49,17 +55,19 @@ def _source(conn: Connection, access: Access, user: User) -> int:
     )
 
 
-def _payload(conn: Connection, access: Access, record_id: int, source_id: int) -> dict[str, Any]:
-    row = views.get_record(conn, project_id=access.project.id, record_id=record_id)
-    suggestions = [
-        {"source": {"kind": s.kind, "name": s.name, "version": s.version}, "value": s.value}
-        for s in views.annotations_of(conn, record_id=record_id, kinds=SUGGESTION_KINDS)
-        if s.answer == "accept" and s.value
-    ]
-    mine = views.annotations_of(conn, record_id=record_id, source_id=source_id)
-    previous = (
-        {"value": mine[-1].value, "answer": mine[-1].answer, "flag_reason": mine[-1].flag_reason}
-        if mine
+def _payload(
+    store: Store, access: Access, record_id: int, source_id: int | None, *, look_back: bool
+) -> dict[str, Any]:
+    """The record as its annotator sees it: suggestions, and (``look_back``) their own answer."""
+    found = queue_queries.record_for_annotator(
+        store, project_id=access.project.id, record_id=record_id, kinds=SUGGESTION_KINDS
+    )
+    if found is None:
+        raise NotFound(f"no record {record_id} in this project")
+    row, suggested = found
+    mine = (
+        queue_queries.own_answer_now(store, record_id=record_id, source_id=source_id)
+        if look_back and source_id is not None
         else None
     )
     return {
@@ -68,39 +76,73 @@ def _payload(conn: Connection, access: Access, record_id: int, source_id: int) -
         "text": row.text,
         "meta": row.meta or {},
         "split": row.split,
-        "suggestions": suggestions,
-        "previous": previous,
+        "suggestions": [
+            {"source": {"kind": s.kind, "name": s.name, "version": s.version}, "value": s.value}
+            for s in suggested
+            if s.value
+        ],
+        "previous": (
+            {"value": mine.value, "answer": mine.answer, "flag_reason": mine.flag_reason}
+            if mine is not None
+            else None
+        ),
     }
 
 
 def next_record(store: Store, *, access: Access, user: User) -> dict[str, Any] | None:
-    """The record reserved for this user: the one they hold, else a newly claimed one."""
+    """The record reserved for this user: the one they hold, else a newly claimed one.
+
+    Only the claim itself runs in a write transaction: finding what the user holds and reading
+    the record happen in reads around it, so writers queue for as little as possible. A held
+    reservation is extended once less than half of it is left.
+    """
     require(access.can_annotate, "annotate")
     project_id = access.project.id
-    with store.write() as conn:
-        source_id = _source(conn, access, user)
-        now = _now()
-        record_id = queue_queries.held_record(conn, project_id=project_id, user_id=user.id, now=now)
-        if record_id is not None:
-            queue_queries.extend(
-                conn,
-                project_id=project_id,
-                user_id=user.id,
-                record_id=record_id,
-                until=_until(access),
-            )
-        else:
-            queue_queries.release_expired(conn, project_id=project_id, now=now)
+    now = _now()
+    state = queue_queries.annotator_state(
+        store, project_id=project_id, user_id=user.id, username=user.username, now=now
+    )
+    source_id = state.source_id
+    held = (
+        None if state.held is None or state.held_until is None else (state.held, state.held_until)
+    )
+    record_id: int | None = None
+    if held is None:
+        with store.write() as conn:
+            if source_id is None:
+                source_id = _source(conn, access, user)
+            if state.expired:
+                queue_queries.release_expired(conn, project_id=project_id, now=now)
             record_id = queue_queries.claim(
                 conn,
                 project_id=project_id,
                 user_id=user.id,
                 source_id=source_id,
-                until=_until(access),
+                until=now + _hold(access),
+                now=now,
             )
-        if record_id is None:
-            return None
-        return _payload(conn, access, record_id, source_id)
+        if record_id is None:  # nothing open, or another request of this user just claimed one
+            with store.read() as conn:
+                held = queue_queries.held_record(
+                    conn, project_id=project_id, user_id=user.id, now=now
+                )
+            if held is None:
+                return None
+    if held is not None:
+        record_id, held_until = held
+        if _aware(held_until) - now < _hold(access) / 2:
+            with store.write() as conn:
+                queue_queries.extend(
+                    conn,
+                    project_id=project_id,
+                    user_id=user.id,
+                    record_id=record_id,
+                    until=now + _hold(access),
+                )
+    if record_id is None:  # pragma: no cover - set by the claim or the reservation above
+        return None
+    # A freshly claimed record was never answered by this user (the claim skips those).
+    return _payload(store, access, record_id, source_id, look_back=held is not None)
 
 
 def submit_answer(
@@ -114,15 +156,29 @@ def submit_answer(
     if answer.answer == "flag" and not (answer.flag_reason or "").strip():
         raise InvalidInput("a flag needs a reason (flag_reason)")
     project_id = access.project.id
+    found = queue_queries.record_and_source(
+        store, project_id=project_id, record_id=record_id, username=user.username
+    )
+    if found is None:
+        raise NotFound(f"no record {record_id} in this project")
+    text, source_id = found
+    value = answer.value
+    if answer.answer in ("accept", "flag") or value:
+        if value is None:
+            raise InvalidInput("an accepted answer needs a value")
+        value = access.project.normalize_value(value, text=text)
+    value = value or {}
+    fields = {
+        "value": value,
+        "answer": answer.answer,
+        "duration_ms": answer.duration_ms,
+        "flag_reason": answer.flag_reason,
+        "guidelines_version": answer.guidelines_version,
+    }
     with store.write() as conn:
-        record = views.get_record(conn, project_id=project_id, record_id=record_id)
-        value = answer.value
-        if answer.answer in ("accept", "flag") or value:
-            if value is None:
-                raise InvalidInput("an accepted answer needs a value")
-            value = access.project.normalize_value(value, text=record.text)
-        source_id = _source(conn, access, user)
-        current = views.annotations_of(conn, record_id=record_id, source_id=source_id)
+        if source_id is None:
+            source_id = _source(conn, access, user)
+        current = queue_queries.own_answer(conn, record_id=record_id, source_id=source_id)
         held = queue_queries.drop_reservation(
             conn, project_id=project_id, user_id=user.id, record_id=record_id
         )
@@ -131,47 +187,49 @@ def submit_answer(
             project_id,
             record_id,
             held=held,
-            old=current[-1].answer if current else None,
+            old=None if current is None else current.answer,
             new=answer.answer,
         )
-        extra: dict[str, Any] = {"answer": answer.answer}
-        for key in ("duration_ms", "flag_reason", "guidelines_version"):
-            if getattr(answer, key) is not None:
-                extra[key] = getattr(answer, key)
-        added = annotation_queries.append_versions(
-            conn,
-            t.annotations,
-            project_id=project_id,
-            source_id=source_id,
-            items=[annotation_queries.NewVersion(record_id, value or {}, extra)],
-        )
-        stored = views.annotations_of(conn, record_id=record_id, source_id=source_id)[-1]
+        if current is not None and current.value == value and current.answer == answer.answer:
+            stored_id, created = int(current.id), False  # a retried request: nothing new
+        else:
+            stored_id = queue_queries.add_answer(
+                conn,
+                project_id=project_id,
+                record_id=record_id,
+                source_id=source_id,
+                fields=fields,
+                supersedes=None if current is None else int(current.id),
+            )
+            created = True
     return {
-        "id": int(stored.id),
+        "id": stored_id,
         "record_id": record_id,
-        "value": stored.value,
-        "answer": stored.answer,
-        "created": bool(added),
+        "value": value,
+        "answer": answer.answer,
+        "created": created,
     }
 
 
 def _settle_slots(
     conn: Connection, project_id: int, record_id: int, *, held: bool, old: str | None, new: str
 ) -> None:
-    """Keep ``slots_left`` true to the overlap: an answer uses a slot, a skip gives it back."""
-    counted_before = old is not None and old != "skip"
-    counts_now = new != "skip"
-    if held:  # the claim already took a slot for this user
-        if old is None and not counts_now:
-            queue_queries.give_back_slot(conn, project_id=project_id, record_id=record_id)
-        return
-    if counts_now and not counted_before:
-        if not queue_queries.take_slot(conn, project_id=project_id, record_id=record_id) and (
-            queue_queries.is_queued(conn, project_id=project_id, record_id=record_id)
-        ):
-            raise Conflict("this record already has all the annotations it needs")
-    elif counted_before and not counts_now:
+    """Keep ``slots_left`` true to the overlap: an answer uses a slot, a skip gives it back.
+
+    The user held a slot if they claimed the record (a reservation on a record they never
+    answered) or if their current answer counts; a reservation from undo holds none.
+    """
+    had_slot = (held and old is None) or (old is not None and old != "skip")
+    needs_slot = new != "skip"
+    if had_slot and not needs_slot:
         queue_queries.give_back_slot(conn, project_id=project_id, record_id=record_id)
+    elif (
+        needs_slot
+        and not had_slot
+        and not queue_queries.take_slot(conn, project_id=project_id, record_id=record_id)
+        and queue_queries.is_queued(conn, project_id=project_id, record_id=record_id)
+    ):
+        raise Conflict("this record already has all the annotations it needs")
 
 
 def undo_last(store: Store, *, access: Access, user: User) -> dict[str, Any]:
@@ -191,7 +249,7 @@ def undo_last(store: Store, *, access: Access, user: User) -> dict[str, Any]:
             record_id=record_id,
             until=_until(access),
         )
-        return _payload(conn, access, record_id, source_id)
+    return _payload(store, access, record_id, source_id, look_back=True)
 
 
 def my_history(

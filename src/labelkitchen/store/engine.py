@@ -4,19 +4,35 @@ The URL is the only switch between backends. SQLite connections get WAL, foreign
 busy timeout; transactions are real (``BEGIN`` is emitted by us, not guessed by the driver), and
 writers can ask for ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of
 failing on a lock upgrade.
+
+SQLite allows one writer at a time. Writers of one process queue on a lock of the store before
+``BEGIN IMMEDIATE`` (bounded by the busy timeout), so a busy server hands the database from one
+writer to the next at once; left to SQLite's busy handler, waiting writers sleep in steps of up
+to 100 ms and miss the moments the lock is free. Writers in other processes still wait on the
+busy timeout. The connection pool is as large as the server's thread pool, so a request never
+waits for a connection or opens a new one under load.
+
+:func:`execute_direct` runs a statement built once at import (the few an API request runs every
+time) straight on SQLite's driver cursor, with SQLAlchemy's own type conversions: it skips the
+tens of microseconds SQLAlchemy spends around each execution. Other backends go through
+SQLAlchemy as usual.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import Select
 
 from labelkitchen.errors import InvalidInput
 from labelkitchen.settings import Settings
@@ -24,6 +40,8 @@ from labelkitchen.settings import Settings
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Connections kept open per SQLite file: the server's thread pool (AnyIO's default of 40).
+SQLITE_POOL_SIZE = 40
 
 
 def normalize_url(url: str) -> str:
@@ -45,7 +63,10 @@ def create_store_engine(url: str, *, settings: Settings) -> Engine:
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
                 raise InvalidInput(f"database directory {parent} does not exist (from URL {url!r})")
-        engine = create_engine(url, poolclass=NullPool if database == ":memory:" else None)
+        if database == ":memory:":
+            engine = create_engine(url, poolclass=NullPool)
+        else:
+            engine = create_engine(url, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE)
         _configure_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
     if backend == "postgresql":
@@ -81,7 +102,90 @@ def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: this runs on every transaction, statement events add nothing.
+        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        )
+
+
+@dataclass(frozen=True)
+class Direct:
+    """What :func:`execute_direct` returns: the rows (plain tuples) and the rows affected."""
+
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+
+
+@dataclass(frozen=True)
+class _Plan:
+    statement: Select[Any] | UpdateBase  # held so its id stays unique while planned
+    sql: str
+    names: tuple[str, ...]
+    required: frozenset[str]
+    defaults: dict[str, Any]
+    binders: tuple[Callable[[Any], Any] | None, ...]
+    readers: tuple[Callable[[Any], Any] | None, ...]
+
+
+_PLANS: dict[tuple[int, str], _Plan] = {}
+
+
+def _plan(statement: Select[Any] | UpdateBase, dialect: Dialect) -> _Plan:
+    key = (id(statement), dialect.name)
+    plan = _PLANS.get(key)
+    if plan is not None and plan.statement is statement:
+        return plan
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    if "POSTCOMPILE" in compiled.string or (compiled.binds and not names):
+        raise InvalidInput(f"execute_direct cannot run this statement: {compiled.string}")
+    binds = compiled.binds
+    plan = _Plan(
+        statement=statement,
+        sql=compiled.string,
+        names=names,
+        required=frozenset(n for n in names if binds[n].required),
+        defaults={n: binds[n].value for n in names},
+        binders=tuple(binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names),
+        readers=tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.exported_columns
+        ),
+    )
+    _PLANS[key] = plan
+    return plan
+
+
+def execute_direct(
+    conn: Connection, statement: Select[Any] | UpdateBase, params: Mapping[str, Any]
+) -> Direct:
+    """Run a statement built once (with ``bindparam`` names) inside ``conn``'s transaction.
+
+    On SQLite it runs on the driver's cursor: the SQL is compiled once per statement, and the
+    parameters and results pass through the same type conversions SQLAlchemy would apply.
+    Elsewhere it is ``conn.execute``. Rows come back as plain tuples.
+    """
+    if conn.dialect.name != "sqlite":
+        result = conn.execute(statement, dict(params))
+        found = [tuple(row) for row in result] if result.returns_rows else []
+        return Direct(found, result.rowcount)
+    driver = conn.connection.driver_connection
+    return _run_plan(driver, _plan(statement, conn.dialect), params)
+
+
+def _run_plan(driver: Any, plan: _Plan, params: Mapping[str, Any]) -> Direct:
+    args = []
+    for name, bind in zip(plan.names, plan.binders, strict=True):
+        value = params[name] if name in plan.required else params.get(name, plan.defaults[name])
+        args.append(value if bind is None else bind(value))
+    cursor = driver.execute(plan.sql, args)
+    rows: list[tuple[Any, ...]] = cursor.fetchall() if cursor.description else []
+    if rows and any(plan.readers):
+        rows = [
+            tuple(v if read is None else read(v) for v, read in zip(row, plan.readers, strict=True))
+            for row in rows
+        ]
+    return Direct(rows, cursor.rowcount)
 
 
 def _alembic_config(connection: Connection) -> Any:
@@ -121,6 +225,17 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(_alembic_config(conn), revision)
 
 
+@contextmanager
+def _in_range() -> Iterator[None]:
+    """A number SQLite cannot hold (past 64 bits) is the caller's mistake, not a crash."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise InvalidInput(
+            f"a number is out of the database's range (integers must fit in 64 bits): {exc}"
+        ) from exc
+
+
 class Store:
     """A database handle: the engine plus the settings it was opened with.
 
@@ -132,6 +247,8 @@ class Store:
     def __init__(self, engine: Engine, *, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
+        # One writer at a time on SQLite: queue here rather than in SQLite's busy handler.
+        self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def open(cls, url: str | None = None, *, settings: Settings | None = None) -> Store:
@@ -147,19 +264,46 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def fetch(self, statement: Select[Any], **params: Any) -> list[tuple[Any, ...]]:
+        """The rows of one read built once (see :func:`execute_direct`), as plain tuples.
+
+        One statement is its own snapshot, so on SQLite it runs on a pooled driver connection
+        with no transaction around it: the lookups every API request makes (its token, its
+        project) cost a pool checkout and the statement.
+        """
+        if self.dialect != "sqlite":
+            with self.read() as conn:
+                return execute_direct(conn, statement, params).rows
+        plan = _plan(statement, self.engine.dialect)
+        raw = self.engine.raw_connection()
+        try:
+            with _in_range():
+                return _run_plan(raw.driver_connection, plan, params).rows
+        finally:
+            raw.close()
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection in a read transaction (a consistent snapshot)."""
-        with self.engine.connect() as conn, conn.begin():
+        with _in_range(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection in a write transaction: committed on success, rolled back on error."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                yield conn
+        lock = self._write_lock
+        # Past the busy timeout, go on without the lock: SQLite's own timeout then decides.
+        held = lock is not None and lock.acquire(
+            timeout=self.settings.sqlite_busy_timeout_ms / 1000
+        )
+        try:
+            with _in_range(), self.engine.connect() as conn:
+                conn = conn.execution_options(sqlite_immediate=True)
+                with conn.begin():
+                    yield conn
+        finally:
+            if held and lock is not None:
+                lock.release()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -172,10 +316,12 @@ class Store:
 
 
 __all__ = [
+    "Direct",
     "Store",
     "create_store_engine",
     "current_revision",
     "downgrade",
+    "execute_direct",
     "head_revision",
     "normalize_url",
     "upgrade",
