@@ -14,7 +14,7 @@ from labelkitchen.services.accounts import Access, User
 from labelkitchen.store import Store
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:  # async: no thread hand-off for a lookup
     store: Store = request.app.state.store
     return store
 

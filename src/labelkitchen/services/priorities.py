@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from labelkitchen.learn.strategies import get_strategy
 from labelkitchen.schema import Project
 from labelkitchen.store import Store
 from labelkitchen.store.queries import queue as queue_queries
@@ -20,6 +19,8 @@ UNCERTAINTY = ("least_confidence", "margin", "entropy")
 
 def refresh_priorities(store: Store, *, project: Project) -> str:
     """Reorder the project's queue for its strategy; returns what the order is based on."""
+    from labelkitchen.learn.strategies import get_strategy  # numpy/scikit-learn only when needed
+
     strategy = project.spec.settings.queue_strategy
     if strategy == "lf_disagreement":
         from labelkitchen.services.weak import lf_disagreement_scores
