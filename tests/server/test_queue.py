@@ -222,3 +222,35 @@ def test_thirty_two_annotators_at_once(server_store: Store) -> None:
             "SELECT count(*) FROM annotations WHERE superseded_by IS NULL"
         ).scalar_one()
     assert stored == 30
+
+
+def _drain(client: TestClient, headers: dict) -> list[int]:
+    seen = []
+    while (response := client.get(NEXT, headers=headers)).status_code == 200:
+        record = response.json()["id"]
+        seen.append(record)
+        _answer(client, headers, record)
+    return seen
+
+
+def test_skip_undo_accept_keeps_the_overlap(app_client: TestClient, as_user: dict) -> None:
+    headers = as_user["annotator"]
+    record = app_client.get(NEXT, headers=headers).json()["id"]
+    app_client.post(
+        f"/api/projects/spam/records/{record}/annotations", json={"answer": "skip"}, headers=headers
+    )
+    assert app_client.post("/api/projects/spam/undo", headers=headers).json()["id"] == record
+    assert _answer(app_client, headers, record).status_code == 201
+    assert record not in _drain(app_client, as_user["reviewer"])
+
+
+def test_expired_undo_reservation_keeps_the_overlap(
+    app_client: TestClient, as_user: dict, server_store: Store
+) -> None:
+    headers = as_user["annotator"]
+    record = app_client.get(NEXT, headers=headers).json()["id"]
+    _answer(app_client, headers, record)
+    app_client.post("/api/projects/spam/undo", headers=headers)
+    with server_store.write() as conn:
+        conn.exec_driver_sql("UPDATE assignments SET reserved_until = '2000-01-01 00:00:00'")
+    assert record not in _drain(app_client, as_user["reviewer"])
