@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from labelkitchen.server.deps import AccessDep, StoreDep, UserDep
+from labelkitchen.server.deps import AccessDep, Slug, StoreDep, UserDep, resolve_access
 from labelkitchen.server.schemas import AnnotationOut, AnswerIn, QueueRecordOut
 from labelkitchen.services import annotate as service
 from labelkitchen.services import train
@@ -20,24 +20,19 @@ router = APIRouter(prefix="/api/projects/{slug}", tags=["annotate"])
     response_model=QueueRecordOut,
     responses={204: {"description": "Nothing left for you in this project."}},
 )
-def next_record(access: AccessDep, user: UserDep, store: StoreDep) -> Any:
+def next_record(slug: Slug, request: Request) -> Any:
     """The next record reserved for you (the same one until you answer it or it expires)."""
+    store, user, access = resolve_access(request, slug)
     record = service.next_record(store, access=access, user=user)
     if record is None:
         return Response(status_code=204)
-    return record
+    return JSONResponse(record)
 
 
 @router.post("/records/{record_id}/annotations", status_code=201, response_model=AnnotationOut)
-def annotate(
-    record_id: int,
-    body: AnswerIn,
-    access: AccessDep,
-    user: UserDep,
-    store: StoreDep,
-    request: Request,
-) -> Any:
+def annotate(slug: Slug, record_id: int, body: AnswerIn, request: Request) -> Any:
     """Answer a record: accept (with a value), reject, skip, or flag (with a reason)."""
+    store, user, access = resolve_access(request, slug)
     stored = service.submit_answer(
         store,
         access=access,
