@@ -254,3 +254,14 @@ def test_expired_undo_reservation_keeps_the_overlap(
     with server_store.write() as conn:
         conn.exec_driver_sql("UPDATE assignments SET reserved_until = '2000-01-01 00:00:00'")
     assert record not in _drain(app_client, as_user["reviewer"])
+
+
+def test_role_change_takes_effect_at_once_on_the_hot_routes(
+    app_client: TestClient, as_user: dict
+) -> None:
+    assert app_client.get(NEXT, headers=as_user["annotator"]).status_code == 200  # cached
+    changed = app_client.put(
+        "/api/projects/spam/members/annotator", json={"role": "viewer"}, headers=as_user["owner"]
+    )
+    assert changed.status_code == 204
+    assert app_client.get(NEXT, headers=as_user["annotator"]).status_code == 403

@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labelkitchen.server import errors
-from labelkitchen.server.auth import LoginThrottle
+from labelkitchen.server.auth import AuthCache, LoginThrottle
 from labelkitchen.server.routes import (
     annotate,
     auth,
@@ -51,6 +51,26 @@ _HEADERS = [
     (b"x-frame-options", b"DENY"),
 ]
 _NO_STORE = (b"cache-control", b"no-store")
+
+
+_HOT_WRITES = ("/annotations", "/undo", "/predict")
+
+
+class ClearAuthCache:
+    """After any write other than answering, forget cached callers and roles at once."""
+
+    def __init__(self, app: ASGIApp, cache: AuthCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+            and not scope["path"].endswith(_HOT_WRITES)
+        ):
+            self.cache.clear()
 
 
 class SecurityHeaders:
@@ -126,6 +146,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         https_only=settings.secure_cookies,
     )
 
+    app.state.auth_cache = AuthCache(ttl=1.0)
+    app.add_middleware(ClearAuthCache, cache=app.state.auth_cache)
     app.add_middleware(SecurityHeaders)
 
     errors.install(app)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from labelkitchen.errors import PermissionDenied
-from labelkitchen.server.auth import identify
+from labelkitchen.server.auth import SAFE_METHODS, AuthCache, identify
 from labelkitchen.server.errors import NotAuthenticated
 from labelkitchen.services import accounts
 from labelkitchen.services.accounts import Access, User
@@ -60,7 +60,23 @@ def resolve_access(request: Request, slug: str) -> tuple[Store, User, Access]:
     Same checks as ``AccessDep``, without a thread-pool hand-off per dependency.
     """
     store: Store = request.app.state.store
-    user = identify(request, store)
+    cache: AuthCache = request.app.state.auth_cache
+    header = request.headers.get("authorization", "")
+    key = (
+        "caller",
+        header,
+        request.session.get("uid"),
+        request.session.get("pw"),
+        slug,
+        request.method in SAFE_METHODS or header != "",
+    )
+    cached = cache.get(key)
+    if isinstance(cached, tuple):
+        return store, cached[0], cached[1]
+    user = identify(request, store)  # checks the CSRF token on cookie writes
     if user is None:
         raise NotAuthenticated("log in or send an API token")
-    return store, user, accounts.access(store, user=user, project=slug)
+    access = accounts.access(store, user=user, project=slug)
+    if header or request.method in SAFE_METHODS:  # cookie writes re-check their CSRF token
+        cache.put(key, (user, access))
+    return store, user, access
