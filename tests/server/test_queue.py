@@ -265,3 +265,25 @@ def test_role_change_takes_effect_at_once_on_the_hot_routes(
     )
     assert changed.status_code == 204
     assert app_client.get(NEXT, headers=as_user["annotator"]).status_code == 403
+
+
+def test_large_imports_are_queued_at_the_first_claim(
+    app_client: TestClient, as_user: dict, server_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labelkitchen.services import importing
+
+    monkeypatch.setattr(importing, "EAGER_ENQUEUE", 0)
+    importing.import_rows(server_store, project="spam", rows=[{"text": "late arrival"}])
+    with server_store.read() as conn:
+        queued = conn.exec_driver_sql("SELECT count(*) FROM queue_items").scalar_one()
+    seen = [
+        app_client.get(NEXT, headers=as_user[w]).json()["text"]
+        for w in ("annotator", "reviewer", "owner")
+    ]
+    texts = []
+    for who in ("annotator", "reviewer", "owner"):
+        while (r := app_client.get(NEXT, headers=as_user[who])).status_code == 200:
+            texts.append(r.json()["text"])
+            _answer(app_client, as_user[who], r.json()["id"])
+    assert queued == 11  # 10 + 1 record of "other"; the new one is not queued yet
+    assert "late arrival" in texts and len(seen) == 3

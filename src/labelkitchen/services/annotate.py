@@ -111,6 +111,14 @@ def next_record(store: Store, *, access: Access, user: User) -> dict[str, Any] |
         with store.write() as conn:
             if source_id is None:
                 source_id = _source(conn, access, user)
+            settings = access.project.spec.settings
+            queue_queries.catch_up(
+                conn,
+                project_id=project_id,
+                slots=settings.overlap,
+                strategy=settings.queue_strategy,
+                skip_gold=settings.queue_skips_gold,
+            )
             if state.expired:
                 queue_queries.release_expired(conn, project_id=project_id, now=now)
             record_id = queue_queries.claim(

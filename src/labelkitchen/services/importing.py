@@ -52,6 +52,7 @@ from labelkitchen.store.queries.sources import ensure_source
 logger = logging.getLogger(__name__)
 
 _QUEUE_DEPTH = 4
+EAGER_ENQUEUE = 50_000  # imports adding more records queue them lazily, at the first claim
 _ANALYZE_AFTER = 50_000  # inserted records after which PostgreSQL's statistics are refreshed
 
 
@@ -410,7 +411,9 @@ def _run_import(
                             bytes_total,
                         )
                     )
-            _enqueue(conn, project_row, last_before, gold_written=writer.gold > 0)
+            _enqueue(
+                conn, project_row, last_before, gold_written=writer.gold > 0, added=writer.imported
+            )
             if writer.imported >= _ANALYZE_AFTER:
                 record_queries.analyze(conn)
     finally:
@@ -431,9 +434,20 @@ def _run_import(
     return report
 
 
-def _enqueue(conn: Connection, project: Project, last_before: int, *, gold_written: bool) -> None:
-    """Queue the records this import added, so annotators get them."""
+def _enqueue(
+    conn: Connection, project: Project, last_before: int, *, gold_written: bool, added: int
+) -> None:
+    """Queue the records this import added, so annotators get them.
+
+    A large import leaves that to the first claim (``queue.catch_up``): building a million
+    queue rows in random order would double the import's time, and many projects are never
+    annotated in the browser.
+    """
     settings = project.spec.settings
+    if added > EAGER_ENQUEUE:
+        if gold_written and settings.queue_skips_gold:
+            queue_queries.close_gold(conn, project_id=project.id)
+        return
     queue_queries.enqueue_new_records(
         conn,
         project_id=project.id,

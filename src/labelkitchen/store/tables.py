@@ -198,7 +198,6 @@ queue_items = Table(
     Column("priority", Float, nullable=False, server_default="0"),
     Column("slots_left", SmallInteger, nullable=False),
     UniqueConstraint("project_id", "record_id"),
-    Index("ix_queue_items_project_id_priority", "project_id", "priority"),
     # The claim scans only open items, in priority order.
     Index(
         "ix_queue_items_open",

@@ -99,6 +99,29 @@ def max_record_id(conn: Connection, *, project_id: int) -> int:
     return int(conn.execute(query).scalar_one() or 0)
 
 
+def catch_up(
+    conn: Connection, *, project_id: int, slots: int, strategy: str, skip_gold: bool
+) -> int:
+    """Queue records no import queued yet (large imports leave it to the first claim).
+
+    Two index lookups when there is nothing to do.
+    """
+    last_queued = conn.execute(
+        select(func.max(q.c.record_id)).where(q.c.project_id == project_id)
+    ).scalar_one()
+    last_record = max_record_id(conn, project_id=project_id)
+    if last_record <= int(last_queued or 0):
+        return 0
+    return enqueue_new_records(
+        conn,
+        project_id=project_id,
+        after_id=int(last_queued or 0),
+        slots=slots,
+        strategy=strategy,
+        skip_gold=skip_gold,
+    )
+
+
 # --- the annotator's hot path: statements built once ---------------------------------------
 
 _PROJECT = bindparam("project", type_=q.c.project_id.type)
