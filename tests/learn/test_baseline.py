@@ -97,3 +97,21 @@ def test_evaluation_per_label_and_confusion() -> None:
     assert result.confusion == [[1, 1], [0, 1]]
     assert result.metric("precision", "ham") == 0.5
     assert result.accuracy == pytest.approx(2 / 3)
+
+
+def test_many_records_switch_to_sgd_with_the_same_contract(tmp_path: Path) -> None:
+    from sklearn.linear_model import SGDClassifier
+
+    model = TextClassifier(TrainConfig(sgd_from=20)).fit(TEXTS, LABELS, label_names=["spam", "ham"])
+    assert isinstance(model.model_, SGDClassifier)
+    assert model.model_.alpha == pytest.approx(1 / (4.0 * len(TEXTS)))
+    assert model.predict(["free money", "what a song"]) == ["spam", "ham"]
+    probs = model.predict_proba(["free money"])
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    loaded = TextClassifier.load(model.save(tmp_path / "m"))
+    assert np.array_equal(loaded.predict_proba(["free money"]), probs)
+
+
+def test_unknown_solver_lists_the_known() -> None:
+    with pytest.raises(InvalidInput, match="available"):
+        TrainConfig(solver="adam")

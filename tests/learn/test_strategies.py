@@ -52,6 +52,19 @@ def test_diverse_batch_avoids_duplicates() -> None:
     assert chosen[0] == 0 and chosen[1] >= 5  # one from each cluster
 
 
+def test_diverse_batch_is_the_same_on_sparse_features() -> None:
+    from scipy import sparse
+
+    rng = np.random.default_rng(0)
+    features = rng.random((40, 6)) * (rng.random((40, 6)) > 0.5)
+    scores = rng.random(40)
+    dense = select_batch(scores, 5, features=features, diversity=True, random_state=3)
+    csr = select_batch(
+        scores, 5, features=sparse.csr_matrix(features), diversity=True, random_state=3
+    )
+    assert dense.tolist() == csr.tolist() and len(set(dense.tolist())) == 5
+
+
 @given(arrays(np.float64, (20, 3), elements=st.floats(0.01, 1.0)))
 def test_entropy_is_non_negative(raw: np.ndarray) -> None:
     probs = raw / raw.sum(axis=1, keepdims=True)

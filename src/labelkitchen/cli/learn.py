@@ -39,6 +39,16 @@ def train(
         + (f" ({report.n_weak:,} weakly labelled)" if report.n_weak else "")
         + f" in {report.seconds:.1f} s"
     )
+    alignment = report.alignment
+    if alignment and (
+        alignment["n_expanded"] or alignment["n_unplaceable"] or alignment["n_overlapping"]
+    ):
+        console.print(
+            f"span alignment: {alignment['n_spans']:,} training spans, "
+            f"{alignment['n_expanded']:,} grown to whole tokens, "
+            f"{alignment['n_unplaceable']:,} unplaceable and "
+            f"{alignment['n_overlapping']:,} overlapping dropped"
+        )
     for split in ("dev", "test"):
         metrics = report.metrics.get(split)
         if not metrics:
@@ -49,7 +59,8 @@ def train(
             "recall",
             "F1",
             "support",
-            title=f"{split}: {metrics['n']:,} gold records, macro F1 {metrics['macro_f1']:.3f}",
+            title=f"{split}: {metrics['n']:,} gold records, macro F1 {metrics['macro_f1']:.3f}"
+            + (f", micro F1 {metrics['micro_f1']:.3f}" if "n_true" in metrics else ""),
             title_justify="left",
         )
         for label, row in metrics["per_label"].items():

@@ -133,12 +133,29 @@ def _rows(features: Any, index: npt.NDArray[np.int64]) -> Any:
 
 
 def _kmeans_pp(X: Any, k: int, random_state: int | None) -> npt.NDArray[np.int64]:
-    """k-means++ seeding: the first is the most uncertain, each next one far from those chosen."""
+    """k-means++ seeding: the first is the most uncertain, each next one far from those chosen.
+
+    Sparse features stay sparse (TF-IDF rows have hundreds of thousands of columns): squared
+    distances come from row norms and one sparse product per pick.
+    """
     rng = np.random.default_rng(random_state)
-    dense = X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=float)
-    norms = (dense**2).sum(axis=1)
+    if sparse.issparse(X):
+        rows = sparse.csr_matrix(X, dtype=np.float64)
+        norms = np.asarray(rows.multiply(rows).sum(axis=1)).ravel()
+
+        def dots(i: int) -> FloatArray:
+            return np.asarray((rows @ rows[i].T).todense()).ravel()
+
+    else:
+        dense = np.asarray(X, dtype=np.float64)
+        norms = (dense**2).sum(axis=1)
+
+        def dots(i: int) -> FloatArray:
+            result: FloatArray = dense @ dense[i]
+            return result
+
     chosen = [0]
-    distance = norms + norms[0] - 2 * dense @ dense[0]
+    distance = norms + norms[0] - 2 * dots(0)
     for _ in range(1, k):
         weights = np.clip(distance, 0, None)
         weights[chosen] = 0
@@ -149,7 +166,7 @@ def _kmeans_pp(X: Any, k: int, random_state: int | None) -> npt.NDArray[np.int64
             else int(next(i for i in range(len(weights)) if i not in chosen))
         )
         chosen.append(pick)
-        distance = np.minimum(distance, norms + norms[pick] - 2 * dense @ dense[pick])
+        distance = np.minimum(distance, norms + norms[pick] - 2 * dots(pick))
     return np.array(chosen, dtype=np.int64)
 
 

@@ -1,4 +1,8 @@
-"""A model folder served alone (``labelkitchen model serve DIR``): the same ``/predict``."""
+"""A model folder served alone (``labelkitchen model serve DIR``): the same ``/predict``.
+
+Serves either kind of exported model: the text baseline answers ``{"label"|"labels", "probs"}``
+per text, the span tagger ``{"spans": [{"start", "end", "label", "score"}, ...]}``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from labelkitchen.errors import InvalidInput
-from labelkitchen.learn import TextClassifier
+from labelkitchen.learn import load_model, model_kind
+from labelkitchen.learn.artifacts import predict_answers
 
 MAX_CHARS = 1_000_000
 
@@ -22,11 +27,11 @@ class PredictIn(BaseModel):
 
 
 def create_model_app(directory: Path) -> FastAPI:
-    """Serve the exported model in ``directory`` (``model.skops``, ``model.json``, card)."""
-    model = TextClassifier.load(directory)
+    """Serve the exported model in ``directory`` (``model.json``, its weights, the card)."""
+    kind = model_kind(directory)
+    model = load_model(directory)
     card_path = directory / "card.json"
     card: dict[str, Any] = json.loads(card_path.read_text()) if card_path.exists() else {}
-    key = "labels" if model.config.task == "multilabel" else "label"
     app = FastAPI(
         title=f"labelkitchen model {card.get('project', '')}".strip(), openapi_url="/openapi.json"
     )
@@ -37,7 +42,7 @@ def create_model_app(directory: Path) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "labels": model.label_names_, "card": card}
+        return {"status": "ok", "kind": kind, "labels": model.label_names_, "card": card}
 
     @app.post("/predict")
     def predict(body: PredictIn) -> dict[str, Any]:
@@ -47,14 +52,7 @@ def create_model_app(directory: Path) -> FastAPI:
                     f"texts[{index}]: expected a non-empty string of at most "
                     f"{MAX_CHARS:,} characters"
                 )
-        probs = model.predict_proba(body.texts)
-        labels = model.predict(body.texts)
-        return {
-            "predictions": [
-                {key: label, "probs": dict(zip(model.label_names_, map(float, row), strict=True))}
-                for label, row in zip(labels, probs, strict=True)
-            ]
-        }
+        return {"predictions": predict_answers(model, body.texts)}
 
     return app
 

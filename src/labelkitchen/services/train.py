@@ -1,11 +1,16 @@
 """Training the baseline on a project, evaluating it against the goal, and predicting.
 
-Training data: gold, else the consensus (majority) of human answers; with ``weak=True`` also
-the label model's labels, weighted by their confidence, for records no human labelled. Splits:
+``classify``/``multilabel`` projects train the text baseline (``text_baseline.v1``); ``spans``
+projects the span tagger (``span_tagger.v1``: spaCy ``ner``, or ``spancat`` when the project
+allows overlapping spans). Training data: gold, else the consensus of human answers (the
+majority label; for spans, every span marked by more than half of the record's annotators);
+with ``weak=True`` also the label model's labels, weighted by their confidence (span tagger: not
+weighted, spaCy has no per-example weights), for records no human labelled. Splits:
 the project's own (records whose split is ``train``/``dev``/``test``), else a stable split by
-content hash (80/10/10). Evaluation uses gold only. The model is stored, versioned, with its
-metrics, settings and the hash of its training data; the pool's predictions are stored and,
-for uncertainty strategies, become the queue's priorities.
+content hash (80/10/10). Evaluation uses gold only (for spans: entity-level, exact offsets and
+label). The model is stored, versioned, with its metrics, settings and the hash of its training
+data; the pool's predictions are stored and, for uncertainty strategies, become the queue's
+priorities (for spans: the tagger's per-record uncertainty, whichever uncertainty strategy).
 """
 
 from __future__ import annotations
@@ -20,23 +25,35 @@ import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 
 from labelkitchen.errors import InvalidInput, NotFound
-from labelkitchen.learn import TextClassifier, TrainConfig, evaluate_predictions
+from labelkitchen.learn import (
+    SpanConfig,
+    SpanTagger,
+    TextClassifier,
+    TrainConfig,
+    evaluate_predictions,
+    evaluate_spans,
+    majority_spans,
+)
+from labelkitchen.learn.artifacts import SPAN_TAGGER, TEXT_BASELINE, Model, predict_answers
 from labelkitchen.learn.strategies import get_strategy
 from labelkitchen.schema import Project, TaskType
 from labelkitchen.services import jobs
 from labelkitchen.services.priorities import UNCERTAINTY, refresh_priorities
 from labelkitchen.store import Store
+from labelkitchen.store import tables as t
 from labelkitchen.store.queries import projects as project_queries
 from labelkitchen.store.queries import training as queries
 from labelkitchen.store.queries import weak as weak_queries
 
-MODEL_KIND = "text_baseline.v1"
+MODEL_KIND = TEXT_BASELINE
+SPAN_MODEL_KIND = SPAN_TAGGER
 _SPLITS = ("train", "dev", "test")
 
 
@@ -52,6 +69,13 @@ class TrainReport:
     goal: dict[str, Any]
     dataset_hash: str
     seconds: float
+    kind: str = MODEL_KIND
+    alignment: dict[str, int] | None = None  # span tagger: how training spans met its tokens
+
+
+def model_kind(project: Project) -> str:
+    """The kind of model a project trains: the span tagger for ``spans``, else the baseline."""
+    return SPAN_MODEL_KIND if project.task is TaskType.SPANS else MODEL_KIND
 
 
 def _hash_split(record_id: int, text: str) -> str:
@@ -62,10 +86,22 @@ def _hash_split(record_id: int, text: str) -> str:
 def _label_of(task: TaskType, value: Any) -> Any:
     if task is TaskType.CLASSIFY:
         return value.get("label")
+    if task is TaskType.SPANS:
+        if not isinstance(value.get("spans"), list):
+            return None
+        return tuple(
+            sorted(
+                (int(s["start"]), int(s["end"]), str(s["label"]))
+                for s in value["spans"]
+                if float(s.get("score", 1.0)) >= 0.5
+            )
+        )
     return tuple(sorted(value.get("labels", [])))
 
 
 def _consensus(task: TaskType, values: list[Any]) -> Any:
+    if task is TaskType.SPANS:
+        return tuple(majority_spans([v.get("spans", []) for v in values]))
     counts = Counter(_label_of(task, v) for v in values)
     (top, n), *rest = counts.most_common()
     if rest and rest[0][1] == n:
@@ -116,7 +152,8 @@ def _collect(store: Store, project: Project, *, weak: bool) -> _Data:
         split = split if own_splits else _hash_split(record_id, text)
         if split not in _SPLITS:
             split = "train"
-        label, weight = None, 1.0
+        label: Any = None
+        weight = 1.0
         if record_id in gold:
             label = _label_of(task, gold[record_id])
         elif split == "train" and record_id in human:
@@ -124,8 +161,8 @@ def _collect(store: Store, project: Project, *, weak: bool) -> _Data:
         elif split == "train" and record_id in weak_labels:
             value = weak_labels[record_id]
             label = _label_of(task, value)
-            weight = max(value.get("probs", {}).values(), default=1.0)
-            data.n_weak += 1
+            weight = max((value.get("probs") or {}).values(), default=1.0)
+            data.n_weak += label is not None
         if label is None:
             data.pool_ids.append(record_id)
             data.pool_texts.append(text)
@@ -133,7 +170,7 @@ def _collect(store: Store, project: Project, *, weak: bool) -> _Data:
         if split != "train" and record_id not in gold:
             continue  # dev/test are scored on gold only
         data.texts[split].append(text)
-        data.labels[split].append(list(label) if task is TaskType.MULTILABEL else label)
+        data.labels[split].append(label if task is TaskType.CLASSIFY else list(label))
         data.ids[split].append(record_id)
         if split == "train":
             data.weights.append(float(weight))
@@ -148,33 +185,56 @@ def _dataset_hash(ids: Sequence[int], labels: Sequence[Any]) -> str:
 
 
 def _zip_folder(folder: Path) -> bytes:
+    """The model folder's files (the span tagger's has subfolders) as one zip archive."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.iterdir()):
-            archive.write(path, path.name)
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            archive.write(path, path.relative_to(folder).as_posix())
     return buffer.getvalue()
 
 
 def _unzip(data: bytes, folder: Path) -> Path:
+    """Unpack a stored model; only plain relative paths (no ``..``, no hidden names)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for name in archive.namelist():
-            if "/" in name or "\\" in name or name.startswith("."):
+            parts = PurePosixPath(name).parts
+            if (
+                not parts
+                or "\\" in name
+                or name.startswith("/")
+                or any(part in ("", ".", "..") or part.startswith(".") for part in parts)
+            ):
                 raise InvalidInput(f"unexpected file {name!r} in a stored model")
-            (folder / name).write_bytes(archive.read(name))
+            if name.endswith("/"):
+                continue
+            target = folder.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(name))
     return folder
 
 
 def train_project(
-    store: Store, *, project: str, weak: bool = False, config: TrainConfig | None = None
+    store: Store,
+    *,
+    project: str,
+    weak: bool = False,
+    config: TrainConfig | SpanConfig | None = None,
 ) -> TrainReport:
-    """Train, evaluate, store and (for uncertainty queues) re-prioritise; see the module doc."""
+    """Train, evaluate, store and (for uncertainty queues) re-prioritise; see the module doc.
+
+    ``config``: a :class:`TrainConfig` for ``classify``/``multilabel`` projects, a
+    :class:`SpanConfig` for ``spans`` projects (default: ``ner``, or ``spancat`` where the
+    project allows overlapping spans).
+    """
     started = time.perf_counter()
     with store.read() as conn:
         row = project_queries.get_project(conn, slug=project)
-    if row.task is TaskType.SPANS:
+    spans = row.task is TaskType.SPANS
+    wanted = SpanConfig if spans else TrainConfig
+    if config is not None and not isinstance(config, wanted):
         raise InvalidInput(
-            "the text baseline trains classify and multilabel projects; the span "
-            "tagger is not in the workbench yet"
+            f"a {row.task.value} project trains with a {wanted.__name__}, "
+            f"got a {type(config).__name__}"
         )
     data = _collect(store, row, weak=weak)
     if not data.texts["train"]:
@@ -182,47 +242,89 @@ def train_project(
             f"project {project!r} has no training labels yet: annotate, import labels, or fit "
             "a label model and train with --weak"
         )
-    config = config or TrainConfig(task=row.task.value)
     labels = list(row.label_names)
-    model = TextClassifier(config).fit(
-        data.texts["train"],
-        data.labels["train"],
-        label_names=labels,
-        sample_weight=data.weights,
-        dev_texts=data.texts["dev"] or None,
-        dev_labels=data.labels["dev"] or None,
-    )
+    kind = model_kind(row)
     metrics: dict[str, Any] = {}
-    for split in ("dev", "test"):
-        if data.texts[split]:
-            result = evaluate_predictions(
-                data.labels[split],
-                model.predict(data.texts[split]),
-                labels=labels,
-                task=row.task.value,
-            )
-            metrics[split] = result.to_dict()
+    alignment: dict[str, int] | None = None
+    model: Model
+    if isinstance(config, SpanConfig) or (config is None and spans):
+        span_config = config if isinstance(config, SpanConfig) else _default_span_config(row)
+        tagger = SpanTagger(span_config).fit(
+            data.texts["train"],
+            data.labels["train"],
+            label_names=labels,
+            dev_texts=data.texts["dev"] or None,
+            dev_spans=data.labels["dev"] or None,
+        )
+        for split in ("dev", "test"):
+            if data.texts[split]:
+                metrics[split] = evaluate_spans(
+                    data.labels[split], tagger.predict(data.texts[split]), labels=labels
+                ).to_dict()
+        alignment = asdict(tagger.alignment_)
+        metrics["alignment"] = alignment
+        used_config: dict[str, Any] = asdict(span_config)
+        extra: dict[str, Any] = {"best_epoch": tagger.best_epoch_, "history": tagger.history_}
+        model = tagger
+    else:
+        text_config = (
+            config if isinstance(config, TrainConfig) else TrainConfig(task=row.task.value)
+        )
+        classifier = TextClassifier(text_config).fit(
+            data.texts["train"],
+            data.labels["train"],
+            label_names=labels,
+            sample_weight=data.weights,
+            dev_texts=data.texts["dev"] or None,
+            dev_labels=data.labels["dev"] or None,
+        )
+        for split in ("dev", "test"):
+            if data.texts[split]:
+                metrics[split] = evaluate_predictions(
+                    data.labels[split],
+                    classifier.predict(data.texts[split]),
+                    labels=labels,
+                    task=row.task.value,
+                ).to_dict()
+        used_config = asdict(text_config)
+        extra = {}
+        model = classifier
     goal = _goal(row, metrics)
     dataset_hash = _dataset_hash(data.ids["train"], data.labels["train"])
     with tempfile.TemporaryDirectory() as tmp:
         artifact = _zip_folder(model.save(Path(tmp) / "model"))
-    pool_probs = model.predict_proba(data.pool_texts) if data.pool_texts else np.zeros((0, 0))
+    rows = _pool_predictions(model, data, labels)
     with store.write() as conn:
-        version = weak_queries.next_model_version(conn, project_id=row.id, name=MODEL_KIND)
+        version = weak_queries.next_model_version(conn, project_id=row.id, name=kind)
         model_id = weak_queries.insert_model(
             conn,
             project_id=row.id,
-            name=MODEL_KIND,
+            name=kind,
             version=version,
-            kind=MODEL_KIND,
+            kind=kind,
             artifact=artifact,
             metrics={**metrics, "goal": goal},
-            params={"config": asdict(config), "weak": weak, "n_train": len(data.texts["train"])},
+            params={
+                "config": used_config,
+                "weak": weak,
+                "n_train": len(data.texts["train"]),
+                "max_annotation_id": data.max_annotation_id,
+                **extra,
+            },
             dataset_hash=dataset_hash,
         )
-        _store_predictions(conn, row, model_id, data, pool_probs, labels)
-    _MODEL_CACHE.pop(row.id, None)
-    if row.spec.settings.queue_strategy in UNCERTAINTY:
+        if rows:
+            queries.replace_predictions(conn, project_id=row.id, model_id=model_id, rows=rows)
+        if spans and rows and row.spec.settings.queue_strategy in UNCERTAINTY:
+            # the stored span predictions carry no class probabilities: order by uncertainty
+            queries.set_priorities(
+                conn,
+                project_id=row.id,
+                priorities=[(r["record_id"], -float(r["score"])) for r in rows],
+            )
+    with _CACHE_LOCK:
+        _MODEL_CACHE.pop(row.id, None)
+    if not spans and row.spec.settings.queue_strategy in UNCERTAINTY:
         refresh_priorities(store, project=row)
     return TrainReport(
         project=project,
@@ -235,7 +337,14 @@ def train_project(
         goal=goal,
         dataset_hash=dataset_hash,
         seconds=time.perf_counter() - started,
+        kind=kind,
+        alignment=alignment,
     )
+
+
+def _default_span_config(project: Project) -> SpanConfig:
+    overlapping = project.spec.settings.allow_overlapping_spans
+    return SpanConfig(component="spancat" if overlapping else "ner")
 
 
 def _goal(project: Project, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -258,18 +367,25 @@ def _goal(project: Project, metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _store_predictions(
-    conn: Any,
-    project: Project,
-    model_id: int,
-    data: _Data,
-    probs: np.ndarray[Any, Any],
-    labels: list[str],
-) -> None:
+def _pool_predictions(model: Model, data: _Data, labels: list[str]) -> list[dict[str, Any]]:
+    """Rows for the predictions table: the model's answer on every unlabelled record, with a
+    score (higher: ask a human sooner): the margin for the text baseline, the span tagger's
+    uncertainty for spans (whose rows carry no class probabilities)."""
     if not data.pool_ids:
-        return
+        return []
+    if isinstance(model, SpanTagger):
+        return [
+            {
+                "record_id": record_id,
+                "probs": {},
+                "value": {"spans": tagged.spans},
+                "score": tagged.uncertainty,
+            }
+            for record_id, tagged in zip(data.pool_ids, model.tag(data.pool_texts), strict=True)
+        ]
+    probs = model.predict_proba(data.pool_texts)
     scores = get_strategy("margin.v1")(probs)
-    rows = [
+    return [
         {
             "record_id": record_id,
             "probs": {name: float(p) for name, p in zip(labels, row, strict=True)},
@@ -278,36 +394,55 @@ def _store_predictions(
         }
         for record_id, row, score in zip(data.pool_ids, probs, scores, strict=True)
     ]
-    queries.replace_predictions(conn, project_id=project.id, model_id=model_id, rows=rows)
 
 
 # --- prediction -----------------------------------------------------------------------------
 
-_MODEL_CACHE: dict[int, tuple[int, TextClassifier]] = {}
+_MODEL_CACHE: dict[int, tuple[int, Model]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def current_model(store: Store, project: Project) -> tuple[int, int, TextClassifier]:
-    """``(model id, version, model)`` of the newest trained model (cached in memory)."""
+def current_model(store: Store, project: Project) -> tuple[int, int, Model]:
+    """``(model id, version, model)`` of the newest trained model (cached in memory): a
+    :class:`TextClassifier`, or a :class:`SpanTagger` for ``spans`` projects."""
+    kind = model_kind(project)
     with store.read() as conn:
-        row = queries.latest_model(conn, project_id=project.id, kind=MODEL_KIND)
-    if row is None:
-        raise NotFound(
-            f"project {project.slug!r} has no trained model yet: labelkitchen train {project.slug}"
-        )
-    with _CACHE_LOCK:
-        cached = _MODEL_CACHE.get(project.id)
-        if cached is not None and cached[0] == row.id:
-            return int(row.id), int(row.version), cached[1]
+        newest = _newest_model(conn, project_id=project.id, kind=kind)
+        if newest is None:
+            raise NotFound(
+                f"project {project.slug!r} has no trained model yet: "
+                f"labelkitchen train {project.slug}"
+            )
+        with _CACHE_LOCK:
+            cached = _MODEL_CACHE.get(project.id)
+        if cached is not None and cached[0] == newest[0]:
+            return newest[0], newest[1], cached[1]
+        row = queries.latest_model(conn, project_id=project.id, kind=kind)
+    model: Model
     with tempfile.TemporaryDirectory() as tmp:
-        model = TextClassifier.load(_unzip(row.artifact, Path(tmp)))
+        folder = _unzip(row.artifact, Path(tmp))
+        model = SpanTagger.load(folder) if kind == SPAN_MODEL_KIND else TextClassifier.load(folder)
     with _CACHE_LOCK:
         _MODEL_CACHE[project.id] = (int(row.id), model)
     return int(row.id), int(row.version), model
 
 
+def _newest_model(conn: Any, *, project_id: int, kind: str) -> tuple[int, int] | None:
+    """``(id, version)`` of the newest ready model, without reading its artifact (megabytes):
+    the check every ``/predict`` makes before using the cached model."""
+    m = t.models
+    row = conn.execute(
+        select(m.c.id, m.c.version)
+        .where(m.c.project_id == project_id, m.c.kind == kind, m.c.status == "ready")
+        .order_by(m.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row.id), int(row.version))
+
+
 def predict_texts(store: Store, *, project: Project, texts: Sequence[str]) -> list[dict[str, Any]]:
-    """``{"label", "probs"}`` (classify) or ``{"labels", "probs"}`` (multilabel) per text."""
+    """Per text ``{"label", "probs"}`` (classify), ``{"labels", "probs"}`` (multilabel) or
+    ``{"spans": [{"start", "end", "label", "score"}, ...]}`` (spans)."""
     limit = store.settings.max_record_chars
     for index, text in enumerate(texts):
         if not isinstance(text, str) or not text.strip():
@@ -317,21 +452,14 @@ def predict_texts(store: Store, *, project: Project, texts: Sequence[str]) -> li
                 f"texts[{index}]: {len(text):,} characters, over the limit of {limit:,}"
             )
     _, _, model = current_model(store, project)
-    probs = model.predict_proba(list(texts))
-    predicted = model.predict(list(texts)) if texts else []
-    names = model.label_names_
-    key = "label" if project.task is TaskType.CLASSIFY else "labels"
-    return [
-        {key: label, "probs": {n: float(p) for n, p in zip(names, row, strict=True)}}
-        for label, row in zip(predicted, probs, strict=True)
-    ]
+    return predict_answers(model, list(texts))
 
 
 def export_model(store: Store, *, project: str, directory: Path) -> Path:
     """Write the newest model as a self-contained folder ``labelkitchen model serve`` runs."""
     with store.read() as conn:
         row = project_queries.get_project(conn, slug=project)
-        stored = queries.latest_model(conn, project_id=row.id, kind=MODEL_KIND)
+        stored = queries.latest_model(conn, project_id=row.id, kind=model_kind(row))
     if stored is None:
         raise NotFound(f"project {project!r} has no trained model yet")
     directory.mkdir(parents=True, exist_ok=True)
@@ -341,6 +469,7 @@ def export_model(store: Store, *, project: str, directory: Path) -> Path:
             {
                 "project": project,
                 "task": row.task.value,
+                "kind": model_kind(row),
                 "version": int(stored.version),
                 "metrics": stored.metrics,
                 "dataset_hash": stored.dataset_hash,
@@ -361,7 +490,7 @@ TRAIN_JOB = "train"
 
 def _trained_through(store: Store, project: Project) -> int:
     with store.read() as conn:
-        row = queries.latest_model(conn, project_id=project.id, kind=MODEL_KIND)
+        row = queries.latest_model(conn, project_id=project.id, kind=model_kind(project))
     return int((row.params or {}).get("max_annotation_id", 0)) if row is not None else 0
 
 
@@ -391,11 +520,14 @@ def run_train_job(store: Store, job: Any) -> dict[str, Any]:
 
 
 __all__ = [
+    "MODEL_KIND",
+    "SPAN_MODEL_KIND",
     "TRAIN_JOB",
     "TrainReport",
     "current_model",
     "export_model",
     "maybe_schedule_retrain",
+    "model_kind",
     "predict_texts",
     "run_train_job",
     "train_project",
