@@ -9,7 +9,6 @@ from rich.table import Table
 
 from labelkitchen.cli.common import DbOption, JsonOption, console, open_store, print_json
 from labelkitchen.cli.common import reports_errors as handled
-from labelkitchen.errors import InvalidInput
 from labelkitchen.services import accounts
 
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -97,9 +96,7 @@ def revoke_token(
 ) -> None:
     """Revoke an API token."""
     with open_store(db) as store:
-        user = next((u for u in accounts.list_users(store) if u.username == name), None)
-        if user is None:
-            raise InvalidInput(f"no user {name!r}")
+        user = accounts.user_named(store, username=name)
         accounts.revoke_token(store, user_id=user.id, token_id=token_id)
     console.print(f"revoked token {token_id}")
 
@@ -112,9 +109,7 @@ def list_tokens(
 ) -> None:
     """List a user's tokens (prefixes only)."""
     with open_store(db) as store:
-        user = next((u for u in accounts.list_users(store) if u.username == name), None)
-        if user is None:
-            raise InvalidInput(f"no user {name!r}")
+        user = accounts.user_named(store, username=name)
         tokens = accounts.list_tokens(store, user_id=user.id)
     table = Table("id", "prefix", "name", "created", "expires", "revoked")
     for token in tokens:

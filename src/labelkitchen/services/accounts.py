@@ -133,6 +133,12 @@ def get_user(store: Store, *, user_id: int) -> User | None:
     return None if row is None else User.from_row(row)
 
 
+def user_named(store: Store, *, username: str) -> User:
+    """The user called ``username``; :class:`NotFound` when there is none."""
+    with store.read() as conn:
+        return User.from_row(queries.get_user(conn, username=username))
+
+
 def list_users(store: Store) -> list[User]:
     with store.read() as conn:
         return [User.from_row(row) for row in queries.list_users(conn)]
@@ -337,5 +343,6 @@ __all__ = [
     "set_member",
     "update_user",
     "user_for_token",
+    "user_named",
     "visible_projects",
 ]
