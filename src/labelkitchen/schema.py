@@ -140,6 +140,22 @@ class ProjectSettings(_Frozen):
     queue_skips_gold: bool = True
     allow_overlapping_spans: bool = False
     tokenizer: Literal["words.v1"] = "words.v1"
+    consensus_rule: Literal["unanimous", "majority"] = Field(
+        default="majority",
+        description="automatic consensus: every answer the same, or a strict plurality",
+    )
+    consensus_threshold: float = Field(
+        default=0.66,
+        gt=0.0,
+        le=1.0,
+        description="share of the answers the majority answer needs (majority rule)",
+    )
+    consensus_min_answers: int = Field(
+        default=2, ge=1, le=50, description="answers a record needs before consensus applies"
+    )
+    spot_check_share: float = Field(
+        default=0.05, gt=0.0, le=1.0, description="share of each annotator's accepted answers"
+    )
 
 
 class ProjectSpec(_Frozen):

@@ -113,23 +113,34 @@ def annotators_command(
 def consensus_command(
     project: ProjectArg,
     rule: Annotated[
-        str, typer.Option(help="unanimous: every answer the same; majority: see --threshold.")
-    ] = "majority",
+        str | None,
+        typer.Option(
+            help="unanimous: every answer the same; majority: see --threshold. "
+            "[default: the project's consensus_rule]"
+        ),
+    ] = None,
     threshold: Annotated[
-        float, typer.Option(help="Share of answers the majority answer needs.")
-    ] = 0.66,
-    min_answers: Annotated[int, typer.Option(help="Answers a record needs.")] = 2,
+        float | None,
+        typer.Option(
+            help="Share of answers the majority answer needs. "
+            "[default: the project's consensus_threshold]"
+        ),
+    ] = None,
+    min_answers: Annotated[
+        int | None,
+        typer.Option(help="Answers a record needs. [default: the project's consensus_min_answers]"),
+    ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Write gold (method consensus) for records whose answers agree."""
-    if rule not in ("unanimous", "majority"):
+    if rule not in (None, "unanimous", "majority"):
         raise InvalidInput(f"--rule must be unanimous or majority; got {rule!r}")
     with open_store(db) as store:
         report = review.apply_consensus(
             store,
             project=project,
-            rule="unanimous" if rule == "unanimous" else "majority",
+            rule=None if rule is None else "unanimous" if rule == "unanimous" else "majority",
             threshold=threshold,
             min_answers=min_answers,
         )

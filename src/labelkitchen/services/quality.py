@@ -220,11 +220,14 @@ class SpotCheckSample:
 
 
 def sample_spot_checks(
-    store: Store, *, access: Access, share: float = 0.05, random_state: int | None = None
+    store: Store, *, access: Access, share: float | None = None, random_state: int | None = None
 ) -> SpotCheckSample:
     """Pick ``share`` of each annotator's accepted answers (at least one) not yet checked,
-    as open spot checks waiting for a reviewer's verdict."""
+    as open spot checks waiting for a reviewer's verdict. ``share`` defaults to the project's
+    ``spot_check_share`` setting."""
     require(access.can_review, "spot-check answers")
+    if share is None:
+        share = access.project.spec.settings.spot_check_share
     if not 0.0 < share <= 1.0:
         raise InvalidInput(f"share must be in (0, 1]; got {share}")
     rng = random.Random(random_state)

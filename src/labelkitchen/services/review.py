@@ -541,17 +541,23 @@ def apply_consensus(
     store: Store,
     *,
     project: str,
-    rule: ConsensusRule = "majority",
-    threshold: float = 0.66,
-    min_answers: int = 2,
+    rule: ConsensusRule | None = None,
+    threshold: float | None = None,
+    min_answers: int | None = None,
 ) -> ConsensusReport:
     """Write gold (method ``consensus``) for records whose answers agree by ``rule``.
 
     ``unanimous``: every answer the same. ``majority``: one answer has a strict plurality and
     at least ``threshold`` of the answers. Records with at least ``min_answers`` answers only.
-    A reviewer's or an imported gold is never overwritten; an earlier consensus gold is
-    superseded when the agreeing answer changed.
+    Each option left ``None`` comes from the project's settings (``consensus_rule``,
+    ``consensus_threshold``, ``consensus_min_answers``). A reviewer's or an imported gold is
+    never overwritten; an earlier consensus gold is superseded when the agreeing answer changed.
     """
+    with store.read() as conn:
+        configured = project_queries.get_project(conn, slug=project).spec.settings
+    rule = configured.consensus_rule if rule is None else rule
+    threshold = configured.consensus_threshold if threshold is None else threshold
+    min_answers = configured.consensus_min_answers if min_answers is None else min_answers
     if rule not in ("unanimous", "majority"):
         raise InvalidInput(f"rule must be 'unanimous' or 'majority'; got {rule!r}")
     if not 0.0 < threshold <= 1.0:

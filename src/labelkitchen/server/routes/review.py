@@ -31,14 +31,22 @@ class GoldIn(BaseModel):
 
 class ConsensusIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rule: Literal["unanimous", "majority"] = "majority"
-    threshold: float = Field(default=0.66, gt=0.0, le=1.0)
-    min_answers: int = Field(default=2, ge=1)
+    rule: Literal["unanimous", "majority"] | None = Field(
+        default=None, description="Omit to use the project's consensus_rule setting."
+    )
+    threshold: float | None = Field(
+        default=None, gt=0.0, le=1.0, description="Omit for consensus_threshold."
+    )
+    min_answers: int | None = Field(
+        default=None, ge=1, le=50, description="Omit for consensus_min_answers."
+    )
 
 
 class SampleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    share: float = Field(default=0.05, gt=0.0, le=1.0)
+    share: float | None = Field(
+        default=None, gt=0.0, le=1.0, description="Omit to use the project's spot_check_share."
+    )
 
 
 class VerdictIn(BaseModel):
