@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -428,3 +429,162 @@ def test_cli_agreement_annotators_and_consensus(classify: Store) -> None:
     assert result.exit_code == 0 and "Review queue" in result.output
     result = runner.invoke(app, ["review", "consensus", "p", "--db", url, "--rule", "most"])
     assert result.exit_code == 1
+
+
+# --- over time, drift, review passes, project settings -------------------------------------------
+
+
+def test_split_periods_picks_the_shortest_unit_that_fits() -> None:
+    hours = quality.split_periods([0.0, 3599.0, 3600.0 * 5])
+    assert (hours.unit, hours.index) == ("hour", [0, 0, 1])
+    assert hours.starts == [0.0, 5 * 3600.0]  # empty hours between are not listed
+    days = quality.split_periods([0.0, 86400.0 * 11.5], max_periods=12)
+    assert days.unit == "day" and days.index == [0, 1]
+    weeks = quality.split_periods([0.0, 86400.0 * 12.5], max_periods=12)
+    assert weeks.unit == "week"
+    assert quality.split_periods([]).starts == []
+    with pytest.raises(ValueError, match="max_periods"):
+        quality.split_periods([1.0], max_periods=0)
+
+
+def test_drift_test_flags_a_real_drop_and_not_noise() -> None:
+    steady = quality.drift_test([True, False, True, None, True] * 8)
+    assert steady.change == pytest.approx(0.0, abs=0.15)
+    assert steady.p_value is not None and steady.p_value > 0.3
+    falling = quality.drift_test([True] * 30 + [True, False, False] * 10)
+    assert falling.earlier.n == falling.later.n == 30
+    assert falling.change == pytest.approx(10 / 30 - 1.0)
+    assert falling.p_value is not None and falling.p_value < 0.001
+    assert quality.drift_test([None, True]).p_value is None
+
+
+def _timed_rows(days: int, per_day: int, drop_from_day: int) -> list[dict[str, Any]]:
+    """Three annotators, ``per_day`` records a day; from ``drop_from_day`` on, cy answers
+    against the other two on every second record."""
+    rows = []
+    for day in range(days):
+        for k in range(per_day):
+            label = ("spam", "ham")[k % 2]
+            wrong = day >= drop_from_day and k % 2 == 0
+            answers = {"ann": label, "bob": label, "cy": "ham" if wrong else label}
+            rows.append(
+                {
+                    "id": f"d{day}-{k}",
+                    "text": f"day {day} record {k}",
+                    "annotations": [
+                        {
+                            "source": {"kind": "human", "name": name},
+                            "value": value,
+                            "duration_ms": 2000,
+                            "created_at": f"2024-03-{day + 1:02d}T09:{k:02d}:00",
+                        }
+                        for name, value in answers.items()
+                    ],
+                }
+            )
+    return rows
+
+
+def test_agreement_over_time_and_annotator_drift(sqlite_store: Store) -> None:
+    create_project(sqlite_store, spec={"slug": "t", "task": "classify", "labels": ["spam", "ham"]})
+    import_rows(sqlite_store, project="t", rows=_timed_rows(days=6, per_day=20, drop_from_day=3))
+    report = review.agreement_report(sqlite_store, project="t", n_resamples=50)
+    assert report.period_unit == "day" and len(report.over_time) == 6
+    assert [p.units for p in report.over_time] == [20] * 6
+    assert all(p.value == pytest.approx(1.0) for p in report.over_time[:3])
+    later = report.over_time[3]
+    assert later.value is not None and later.value < 0.8
+    assert later.low is not None and later.high is not None and later.low <= later.value
+    assert report.over_time[0].start.startswith("2024-03-01T00:00:00")
+
+    stats = quality_service.annotator_report(sqlite_store, project="t")
+    assert stats.period_unit == "day"
+    cy = next(a for a in stats.annotators if a.annotator == "cy")
+    assert [p.agreement_with_consensus for p in cy.drift] == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5]
+    assert [p.answers for p in cy.drift] == [20] * 6 and cy.drift[0].median_ms == 2000.0
+    assert cy.drift_change == pytest.approx(-0.5)
+    assert cy.drift_p_value is not None and cy.drift_p_value < 0.001
+    ann = next(a for a in stats.annotators if a.annotator == "ann")
+    assert ann.drift_change is not None and ann.drift_p_value is not None
+    assert ann.drift_p_value > 0.05  # ann did not change; cy's errors are not hers
+    data = stats.to_dict()
+    assert data["annotators"][2]["drift"][3]["agreement_with_consensus"] == 0.5
+
+
+def _at(clock: str) -> datetime:
+    return datetime.fromisoformat(f"2024-01-02T{clock}")
+
+
+def test_cost_per_gold_label_counts_review_passes(classify: Store) -> None:
+    _user(classify, "ann", rate=36.0)
+    rita = _user(classify, "rita", rate=72.0)
+    access = review.local_access(classify, project="p")
+    ids = _ids(classify)
+    before = quality_service.annotator_report(classify, project="p")
+    assert before.review_passes == 0 and before.reviewers == []
+    # two passes on r1 (60 s apart: one capped gap of work), one on r0 after 30 s
+    review.set_gold(classify, access=access, user=rita, record_id=ids["r1"], value="ham")
+    with classify.write() as conn:
+        conn.execute(
+            update(t.gold).values(created_at=_at("10:00:00")).where(t.gold.c.user_id == rita.id)
+        )
+    review.set_gold(classify, access=access, user=rita, record_id=ids["r1"], value="spam")
+    with classify.write() as conn:
+        conn.execute(
+            update(t.gold)
+            .values(created_at=_at("10:01:00"))
+            .where(t.gold.c.user_id == rita.id, t.gold.c.superseded_by.is_(None))
+        )
+    review.set_gold(classify, access=access, user=rita, record_id=ids["r0"], value="spam")
+    with classify.write() as conn:
+        conn.execute(
+            update(t.gold)
+            .values(created_at=_at("10:01:30"))
+            .where(t.gold.c.record_id == ids["r0"], t.gold.c.superseded_by.is_(None))
+        )
+    report = quality_service.annotator_report(classify, project="p")
+    (reviewer,) = report.reviewers
+    assert (reviewer.reviewer, reviewer.passes, reviewer.records) == ("rita", 3, 2)
+    assert reviewer.active_hours == pytest.approx(90 / 3600)
+    assert reviewer.cost == pytest.approx(72 * 90 / 3600)
+    assert report.review_passes == 3 and report.reviewed_gold == 2
+    # gold now on r0, r1, r2, r4; ann's 1 s per record on each of them at 36/h
+    assert report.n_gold == 4
+    annotation_cost = 36 * 4 / 3600
+    assert report.cost_on_gold == pytest.approx(annotation_cost + 72 * 90 / 3600)
+    assert report.cost_per_gold_label == pytest.approx(report.cost_on_gold / 4)
+    assert report.cost_note is not None and "bob" in report.cost_note
+    # human answers (accept) on gold records: r0 3, r1 3, r2 3, r4 2 -> 11, plus 3 reviews
+    assert report.passes_per_gold_label == pytest.approx((11 + 3) / 4)
+
+
+def test_consensus_and_spot_checks_follow_the_project_settings(sqlite_store: Store) -> None:
+    create_project(
+        sqlite_store,
+        spec={
+            "slug": "p",
+            "task": "classify",
+            "labels": ["spam", "ham"],
+            "settings": {"consensus_rule": "unanimous", "spot_check_share": 1.0},
+        },
+    )
+    import_rows(sqlite_store, project="p", rows=_rows(ANSWERS))
+    report = review.apply_consensus(sqlite_store, project="p")
+    assert (report.rule, report.written) == ("unanimous", 2)
+    access = review.local_access(sqlite_store, project="p")
+    sample = quality_service.sample_spot_checks(sqlite_store, access=access)
+    accepted = sum(1 for labels in ANSWERS.values() for v in labels if v is not None)
+    assert sample.created == accepted
+
+
+def test_cli_shows_agreement_over_time_and_drift(sqlite_store: Store) -> None:
+    create_project(sqlite_store, spec={"slug": "t", "task": "classify", "labels": ["spam", "ham"]})
+    import_rows(sqlite_store, project="t", rows=_timed_rows(days=4, per_day=10, drop_from_day=2))
+    url = str(sqlite_store.engine.url)
+    runner = CliRunner()
+    result = runner.invoke(app, ["agreement", "t", "--db", url, "--resamples", "0"])
+    assert result.exit_code == 0, result.output
+    assert "Over time (per day" in result.output and "2024-03-04 00:00" in result.output
+    result = runner.invoke(app, ["annotators", "t", "--db", url])
+    assert result.exit_code == 0, result.output
+    assert "drift" in result.output and "-0.50" in result.output  # cy's drop

@@ -186,19 +186,113 @@ def error_rate(errors: int, checked: int) -> ErrorRate:
     return ErrorRate(errors, checked, errors / checked, interval[0], interval[1])
 
 
+# --- over time --------------------------------------------------------------------------------
+
+PERIOD_UNITS: tuple[tuple[str, float], ...] = (
+    ("hour", 3600.0),
+    ("day", 86400.0),
+    ("week", 7 * 86400.0),
+    ("month", 30 * 86400.0),
+    ("quarter", 91 * 86400.0),
+    ("year", 365 * 86400.0),
+)
+
+
+@dataclass(frozen=True)
+class Periods:
+    """Calendar-aligned periods covering a run of moments.
+
+    ``unit`` names the period length (``hour`` ... ``year``), ``starts`` the epoch second each
+    period begins (UTC, aligned to a multiple of its length), ``index[i]`` the period of moment
+    ``i``. Only periods holding at least one moment are listed.
+    """
+
+    unit: str
+    seconds: float
+    starts: list[float]
+    index: list[int]
+
+
+def split_periods(times: Sequence[float], *, max_periods: int = 12) -> Periods:
+    """Group epoch-second ``times`` into at most ``max_periods`` calendar-aligned periods.
+
+    The shortest unit of hour, day, week, 30 days, 91 days and 365 days whose periods number at
+    most ``max_periods`` over the span of ``times`` is chosen, so a day of work shows hours and
+    a year of work months.
+
+    >>> p = split_periods([0.0, 10.0, 7200.0])
+    >>> p.unit, p.starts, p.index
+    ('hour', [0.0, 7200.0], [0, 0, 1])
+    """
+    if max_periods < 1:
+        raise InvalidInput(f"max_periods must be at least 1; got {max_periods}")
+    if not times:
+        return Periods("hour", 3600.0, [], [])
+    low, high = min(times), max(times)
+    unit, seconds = PERIOD_UNITS[-1]
+    for name, length in PERIOD_UNITS:
+        if math.floor(high / length) - math.floor(low / length) + 1 <= max_periods:
+            unit, seconds = name, length
+            break
+    buckets = [math.floor(t / seconds) for t in times]
+    distinct = sorted(set(buckets))
+    position = {b: i for i, b in enumerate(distinct)}
+    return Periods(unit, seconds, [b * seconds for b in distinct], [position[b] for b in buckets])
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Whether an annotator's agreement changed between the earlier and the later half of
+    their answers: the two rates, the difference (later - earlier) and a two-sided p-value
+    of the two-proportion z-test (``None`` when either half has no comparison)."""
+
+    earlier: Rate
+    later: Rate
+    change: float | None
+    p_value: float | None
+
+
+def drift_test(flags: Sequence[bool | None]) -> Drift:
+    """Split a time-ordered run of agree (True) / disagree (False) / not compared (None) flags
+    into halves of the compared ones and test whether the agreement rate moved.
+
+    >>> d = drift_test([True] * 20 + [False] * 20)
+    >>> d.change, d.p_value is not None and d.p_value < 0.001
+    (-1.0, True)
+    """
+    compared = [f for f in flags if f is not None]
+    half = len(compared) // 2
+    earlier = Rate(sum(compared[:half]), half)
+    later = Rate(sum(compared[half:]), len(compared) - half)
+    if earlier.value is None or later.value is None:
+        return Drift(earlier, later, None, None)
+    change = later.value - earlier.value
+    pooled = (earlier.agreed + later.agreed) / (earlier.n + later.n)
+    spread = math.sqrt(pooled * (1.0 - pooled) * (1.0 / earlier.n + 1.0 / later.n))
+    if spread == 0.0:
+        return Drift(earlier, later, change, 1.0 if change == 0.0 else 0.0)
+    z = abs(change) / spread
+    return Drift(earlier, later, change, math.erfc(z / math.sqrt(2.0)))
+
+
 __all__ = [
     "IDLE_CAP_SECONDS",
+    "PERIOD_UNITS",
     "AnnotatorModel",
+    "Drift",
     "ErrorRate",
+    "Periods",
     "Rate",
     "active_seconds",
     "agreement_rate",
     "consensus_of_others",
     "disagreement",
+    "drift_test",
     "error_rate",
     "fit_annotator_model",
     "majority_label",
     "majority_vote",
     "median_ms",
+    "split_periods",
     "top_share",
 ]

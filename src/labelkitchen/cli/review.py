@@ -62,6 +62,21 @@ def agreement_command(
     for p in report.pairs:
         pairs.add_row(p.a, p.b, p.measure, _num(p.value), str(p.n_units), p.reason or "")
     console.print(pairs)
+    if len(report.over_time) > 1:
+        timeline = Table(
+            "from", "units", "measure", "value", "95% interval", "note",
+            title=f"Over time (per {report.period_unit}, by when a record's answers completed)",
+        )  # fmt: skip
+        for period in report.over_time:
+            timeline.add_row(
+                period.start[:16].replace("T", " "),
+                str(period.units),
+                period.measure,
+                _num(period.value),
+                _interval(period.low, period.high),
+                period.reason or "",
+            )
+        console.print(timeline)
 
 
 def annotators_command(
@@ -81,10 +96,14 @@ def annotators_command(
         "vs consensus",
         "vs gold",
         "est. accuracy",
+        "drift",
         "cost / gold label",
         title=f"{report.project}: annotators",
     )
     for a in report.annotators:
+        drift = ""
+        if a.drift_change is not None and a.drift_p_value is not None:
+            drift = f"{a.drift_change:+.2f} (p={a.drift_p_value:.3f})"
         table.add_row(
             a.annotator,
             f"{a.answers:,}",
@@ -93,9 +112,21 @@ def annotators_command(
             f"{_num(a.consensus.value)} ({a.consensus.n})",
             f"{_num(a.gold.value)} ({a.gold.n})",
             _num(a.estimated_accuracy),
+            drift,
             _num(a.cost_per_gold_label, 2),
         )
     console.print(table)
+    console.print(
+        "drift: agreement with consensus, later half of the answers minus the earlier half "
+        "(two-proportion test)"
+    )
+    if report.reviewers:
+        reviewers = Table("reviewer", "passes", "records", "hours", "cost", title="Review passes")
+        for r in report.reviewers:
+            reviewers.add_row(
+                r.reviewer, str(r.passes), str(r.records), f"{r.active_hours:.2f}", _num(r.cost, 2)
+            )
+        console.print(reviewers)
     if report.model_note:
         console.print(report.model_note)
     if report.model_vs_gold is not None and report.majority_vs_gold is not None:
@@ -104,8 +135,17 @@ def annotators_command(
             f"{_num(report.model_vs_gold.value)}, majority vote "
             f"{_num(report.majority_vs_gold.value)}"
         )
+    if report.passes_per_gold_label is not None:
+        console.print(
+            f"passes per gold label: {report.passes_per_gold_label:.2f} "
+            f"({report.review_passes:,} review passes on {report.reviewed_gold:,} records)"
+        )
     if report.cost_per_gold_label is not None:
-        console.print(f"cost per gold label: {report.cost_per_gold_label:.2f}")
+        console.print(
+            f"cost per gold label (annotation and review): {report.cost_per_gold_label:.2f}"
+        )
+    if report.cost_note:
+        console.print(report.cost_note)
 
 
 @review_app.command("consensus")

@@ -11,8 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Hashable
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,18 +19,21 @@ import numpy as np
 from labelkitchen.errors import InvalidInput, NotFound
 from labelkitchen.quality import (
     ErrorRate,
+    Periods,
     Rate,
     active_seconds,
     agreement_rate,
+    drift_test,
     error_rate,
     fit_annotator_model,
     majority_label,
     majority_vote,
     median_ms,
+    split_periods,
 )
 from labelkitchen.schema import TaskType
 from labelkitchen.services.accounts import Access, User, require
-from labelkitchen.services.review import Votes, value_key, votes_from_rows
+from labelkitchen.services.review import Votes, epoch_seconds, iso, value_key, votes_from_rows
 from labelkitchen.store import Store
 from labelkitchen.store.queries import projects as project_queries
 from labelkitchen.store.queries import review as queries
@@ -53,6 +55,33 @@ class AnnotatorStats:
     gold_records: int
     hours_on_gold: float
     cost_per_gold_label: float | None
+    drift: list[DriftPeriod] = field(default_factory=list)
+    drift_change: float | None = None
+    drift_p_value: float | None = None
+
+
+@dataclass(frozen=True)
+class DriftPeriod:
+    """One annotator's work in one calendar period (the report's ``period_unit``)."""
+
+    start: str
+    end: str
+    answers: int
+    compared: int
+    agreement_with_consensus: float | None
+    median_ms: float | None
+
+
+@dataclass(frozen=True)
+class ReviewerStats:
+    """A reviewer's passes over gold (every adjudicated or reviewed gold version they wrote)."""
+
+    reviewer: str
+    passes: int
+    records: int
+    active_hours: float
+    hourly_rate: float | None
+    cost: float | None
 
 
 @dataclass(frozen=True)
@@ -68,6 +97,13 @@ class AnnotatorReport:
     model_vs_gold: Rate | None
     cost_on_gold: float | None
     cost_per_gold_label: float | None
+    period_unit: str | None = None
+    reviewers: list[ReviewerStats] = field(default_factory=list)
+    review_passes: int = 0
+    reviewed_gold: int = 0
+    review_cost: float | None = None
+    passes_per_gold_label: float | None = None
+    cost_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -81,12 +117,6 @@ class AnnotatorReport:
         return data
 
 
-def _epoch(moment: Any) -> float:
-    if isinstance(moment, datetime):
-        return moment.timestamp()
-    return datetime.fromisoformat(str(moment)).timestamp()
-
-
 def annotator_report(
     store: Store, *, project: str, random_state: int | None = 0
 ) -> AnnotatorReport:
@@ -96,6 +126,7 @@ def annotator_report(
         rows = queries.human_answers(conn, project_id=row.id)
         gold_rows = queries.current_gold(conn, project_id=row.id)
         rates = queries.hourly_rates(conn, project_id=row.id)
+        passes = queries.review_passes(conn, project_id=row.id)
     votes = votes_from_rows(row, rows)
     task = row.task
     gold: dict[int, Hashable] = {
@@ -107,13 +138,18 @@ def annotator_report(
         if r.answer != "skip":
             by_source.setdefault(r.source, []).append(r)
     tallies = {record: Counter(votes.record_keys(record)) for record in votes.record_ids}
+    periods = split_periods([epoch_seconds(r.created_at) for r in rows if r.answer != "skip"])
+    period_of = {
+        int(r.id): index
+        for r, index in zip((r for r in rows if r.answer != "skip"), periods.index, strict=True)
+    }
     stats = []
     total_cost = 0.0
     costed = False
     for j, name in enumerate(votes.annotators):
         mine = by_source.get(name, [])
         seconds = active_seconds(
-            [_epoch(r.created_at) for r in mine], [r.duration_ms for r in mine]
+            [epoch_seconds(r.created_at) for r in mine], [r.duration_ms for r in mine]
         )
         accepted = [record for record in votes.record_ids if (record, name) in votes.values]
         own = [votes.key(record, name) for record in accepted]
@@ -125,7 +161,7 @@ def annotator_report(
         on_gold = [r for r in mine if int(r.record_id) in gold]
         hours_on_gold = (
             active_seconds(
-                [_epoch(r.created_at) for r in on_gold], [r.duration_ms for r in on_gold]
+                [epoch_seconds(r.created_at) for r in on_gold], [r.duration_ms for r in on_gold]
             )
             / 3600.0
         )
@@ -152,8 +188,28 @@ def annotator_report(
                 gold_records=gold_records,
                 hours_on_gold=hours_on_gold,
                 cost_per_gold_label=cost,
+                **_drift(votes, name, mine, tallies, periods, period_of),
             )
         )
+    reviewers, review_cost, reviewed = _reviewers(passes, set(gold))
+    n_passes = sum(1 for p in passes if int(p.record_id) in gold)
+    annotation_passes = sum(
+        1 for r in rows if int(r.record_id) in gold and r.answer in ("accept", "reject")
+    )
+    notes = []
+    if costed and any(r.hourly_rate is None for r in reviewers):
+        notes.append(
+            "reviewers without an hourly rate are left out of the cost: "
+            + ", ".join(r.reviewer for r in reviewers if r.hourly_rate is None)
+        )
+    if costed and any(a.hourly_rate is None for a in stats):
+        notes.append(
+            "annotators without an hourly rate are left out of the cost: "
+            + ", ".join(a.annotator for a in stats if a.hourly_rate is None)
+        )
+    if review_cost is not None:
+        total_cost += review_cost
+        costed = True
     return AnnotatorReport(
         project=row.slug,
         task=task.value,
@@ -166,7 +222,91 @@ def annotator_report(
         model_vs_gold=model_stats.model_vs_gold,
         cost_on_gold=total_cost if costed else None,
         cost_per_gold_label=total_cost / len(gold) if costed and gold else None,
+        period_unit=periods.unit if periods.starts else None,
+        reviewers=reviewers,
+        review_passes=n_passes,
+        reviewed_gold=len(reviewed),
+        review_cost=review_cost,
+        passes_per_gold_label=(annotation_passes + n_passes) / len(gold) if gold else None,
+        cost_note="; ".join(notes) or None,
     )
+
+
+def _drift(
+    votes: Votes,
+    name: str,
+    mine: list[Any],
+    tallies: dict[int, Counter[Hashable]],
+    periods: Periods,
+    period_of: dict[int, int],
+) -> dict[str, Any]:
+    """Per period: answers, agreement with the others' consensus, median time; and the
+    earlier-vs-later-half test of the agreement (:func:`labelkitchen.quality.drift_test`)."""
+    answers: list[int] = [0] * len(periods.starts)
+    durations: list[list[int | None]] = [[] for _ in periods.starts]
+    flags: list[list[bool]] = [[] for _ in periods.starts]
+    ordered: list[bool | None] = []
+    for r in sorted(mine, key=lambda r: (epoch_seconds(r.created_at), int(r.id))):
+        index = period_of[int(r.id)]
+        answers[index] += 1
+        durations[index].append(r.duration_ms)
+        key = votes.key(int(r.record_id), name)
+        if key is None or votes.answer_ids.get((int(r.record_id), name)) != int(r.id):
+            ordered.append(None)
+            continue
+        others = _majority_without(tallies[int(r.record_id)], key)
+        flag = None if others is None else key == others
+        ordered.append(flag)
+        if flag is not None:
+            flags[index].append(flag)
+    drift = [
+        DriftPeriod(
+            start=iso(start),
+            end=iso(start + periods.seconds),
+            answers=answers[i],
+            compared=len(flags[i]),
+            agreement_with_consensus=sum(flags[i]) / len(flags[i]) if flags[i] else None,
+            median_ms=median_ms(durations[i]),
+        )
+        for i, start in enumerate(periods.starts)
+        if answers[i]
+    ]
+    test = drift_test(ordered)
+    return {"drift": drift, "drift_change": test.change, "drift_p_value": test.p_value}
+
+
+def _reviewers(
+    passes: list[Any], gold: set[int]
+) -> tuple[list[ReviewerStats], float | None, set[int]]:
+    """Per reviewer: passes over records that have gold now, time (gaps between their decisions,
+    capped like annotators' breaks: decisions carry no measured duration), and cost."""
+    by_reviewer: dict[str, list[Any]] = {}
+    for p in passes:
+        if int(p.record_id) in gold:
+            by_reviewer.setdefault(p.username, []).append(p)
+    out = []
+    total: float | None = None
+    reviewed: set[int] = set()
+    for reviewer, mine in sorted(by_reviewer.items()):
+        times = [epoch_seconds(p.created_at) for p in mine]
+        hours = active_seconds(times, [None] * len(times)) / 3600.0
+        rate = mine[0].hourly_rate
+        cost = None if rate is None else float(rate) * hours
+        if cost is not None:
+            total = (total or 0.0) + cost
+        records = {int(p.record_id) for p in mine}
+        reviewed |= records
+        out.append(
+            ReviewerStats(
+                reviewer=reviewer,
+                passes=len(mine),
+                records=len(records),
+                active_hours=hours,
+                hourly_rate=None if rate is None else float(rate),
+                cost=cost,
+            )
+        )
+    return out, total, reviewed
 
 
 def _majority_without(tally: Counter[Hashable], own: Hashable | None) -> Hashable | None:

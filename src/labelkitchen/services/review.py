@@ -21,6 +21,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from labelkitchen.agreement import (
@@ -34,7 +35,7 @@ from labelkitchen.agreement import (
     span_f1_result,
 )
 from labelkitchen.errors import InvalidInput, NotFound
-from labelkitchen.quality import disagreement, top_share
+from labelkitchen.quality import disagreement, split_periods, top_share
 from labelkitchen.schema import Project, TaskType
 from labelkitchen.services.accounts import Access, User, require
 from labelkitchen.store import Store
@@ -150,9 +151,28 @@ class AgreementReport:
     per_label: dict[str, list[Coefficient]]
     pairs: list[PairAgreement]
     matrix: list[list[float | None]] = field(default_factory=list)
+    over_time: list[PeriodAgreement] = field(default_factory=list)
+    period_unit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class PeriodAgreement:
+    """The headline coefficient over the records completed in one period (UTC, ISO times).
+
+    A record counts in the period of its latest accepted answer: the moment its ratings were
+    complete. ``value`` is ``None`` when undefined there, with the ``reason``."""
+
+    start: str
+    end: str
+    units: int
+    measure: str
+    value: float | None
+    reason: str | None
+    low: float | None
+    high: float | None
 
 
 Ratings = list[list[Hashable | None]]
@@ -235,6 +255,7 @@ def agreement_report(
         overall, per_label, pairs = _span_agreement(votes, n_resamples, random_state)
     else:
         overall, per_label, pairs = _label_agreement(votes, n_resamples, random_state)
+    unit, over_time = _over_time(votes, n_resamples=n_resamples, random_state=random_state)
     return AgreementReport(
         project=votes.project.slug,
         task=task.value,
@@ -244,7 +265,99 @@ def agreement_report(
         per_label=per_label,
         pairs=pairs,
         matrix=_matrix(votes.annotators, pairs),
+        over_time=over_time,
+        period_unit=unit,
     )
+
+
+def completed_at(votes: Votes) -> dict[int, float]:
+    """Per record with accepted answers, the epoch second of its latest accepted answer."""
+    latest: dict[int, float] = {}
+    for r in votes.rows:
+        record = int(r.record_id)
+        if (record, r.source) in votes.answer_ids and votes.answer_ids[(record, r.source)] == int(
+            r.id
+        ):
+            moment = epoch_seconds(r.created_at)
+            latest[record] = max(latest.get(record, moment), moment)
+    return latest
+
+
+def epoch_seconds(moment: Any) -> float:
+    """A stored timestamp (datetime, or ISO text from SQLite) as UTC epoch seconds."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromisoformat(str(moment))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return float(moment.timestamp())
+
+
+def iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat()
+
+
+def _over_time(
+    votes: Votes, *, n_resamples: int, random_state: int | None, max_periods: int = 12
+) -> tuple[str | None, list[PeriodAgreement]]:
+    """The headline coefficient per calendar period (see :func:`split_periods`)."""
+    done = completed_at(votes)
+    records = [r for r in votes.record_ids if r in done]
+    if not records:
+        return None, []
+    periods = split_periods([done[r] for r in records], max_periods=max_periods)
+    members: list[list[int]] = [[] for _ in periods.starts]
+    for record, index in zip(records, periods.index, strict=True):
+        members[index].append(record)
+    out = []
+    for start, chosen in zip(periods.starts, members, strict=True):
+        subset = Votes(
+            project=votes.project,
+            annotators=votes.annotators,
+            record_ids=chosen,
+            values=votes.values,
+            answer_ids=votes.answer_ids,
+            rows=[],
+        )
+        coefficient = _headline(subset, n_resamples=n_resamples, random_state=random_state)
+        out.append(
+            PeriodAgreement(
+                start=iso(start),
+                end=iso(start + periods.seconds),
+                units=coefficient.n_units,
+                measure=coefficient.name,
+                value=coefficient.value,
+                reason=coefficient.reason,
+                low=coefficient.ci_low,
+                high=coefficient.ci_high,
+            )
+        )
+    return periods.unit, out
+
+
+def _headline(votes: Votes, *, n_resamples: int, random_state: int | None) -> Coefficient:
+    """Krippendorff's alpha (pooled yes/no units for multilabel), or exact span F1."""
+    task = votes.project.task
+    if task is TaskType.SPANS:
+        return _coefficient(
+            "span_f1_exact",
+            _span_metric("exact"),
+            _span_units(votes, None),
+            n_resamples=n_resamples,
+            random_state=random_state,
+        )
+    if task is TaskType.CLASSIFY:
+        ratings: Ratings = [
+            [votes.key(record, a) for a in votes.annotators] for record in votes.record_ids
+        ]
+    else:
+        ratings = [
+            [_yes_no(votes, record, a, label) for a in votes.annotators]
+            for label in votes.project.label_names
+            for record in votes.record_ids
+        ]
+    return _categorical(
+        ratings, n_resamples=n_resamples, random_state=random_state, names=("krippendorff_alpha",)
+    )[0]
 
 
 def _yes_no(votes: Votes, record_id: int, annotator: str, label: str) -> str | None:
@@ -602,12 +715,15 @@ __all__ = [
     "ConsensusReport",
     "GoldDecision",
     "PairAgreement",
+    "PeriodAgreement",
     "QueueItem",
     "Votes",
     "agreeing_value",
     "agreement_report",
     "apply_consensus",
     "canonical_value",
+    "completed_at",
+    "epoch_seconds",
     "load_votes",
     "local_access",
     "review_queue",

@@ -154,6 +154,19 @@ def hourly_rates(conn: Connection, *, project_id: int) -> dict[str, float]:
     return {row.name: float(row.hourly_rate) for row in conn.execute(query)}
 
 
+def review_passes(conn: Connection, *, project_id: int) -> list[Any]:
+    """Every gold version a reviewer wrote (adjudicated or reviewed; superseded ones too), oldest
+    first. Rows: ``record_id, user_id, username, hourly_rate, created_at``."""
+    g, u = t.gold, t.users
+    query = (
+        select(g.c.record_id, g.c.user_id, u.c.username, u.c.hourly_rate, g.c.created_at)
+        .join(u, u.c.id == g.c.user_id)
+        .where(g.c.project_id == project_id, g.c.method.in_(("adjudicated", "reviewed")))
+        .order_by(g.c.id)
+    )
+    return list(conn.execute(query))
+
+
 def checked_annotation_ids(conn: Connection, *, project_id: int) -> set[int]:
     sc = t.spot_checks
     query = select(sc.c.annotation_id).where(sc.c.project_id == project_id)
