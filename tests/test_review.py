@@ -588,3 +588,32 @@ def test_cli_shows_agreement_over_time_and_drift(sqlite_store: Store) -> None:
     result = runner.invoke(app, ["annotators", "t", "--db", url])
     assert result.exit_code == 0, result.output
     assert "drift" in result.output and "-0.50" in result.output  # cy's drop
+
+
+def test_annotators_see_how_their_disagreements_were_resolved(classify: Store) -> None:
+    from labelkitchen.schema import Role
+    from labelkitchen.services.accounts import Access
+
+    ids = _ids(classify)
+    reviewer = _user(classify, "rita")
+    cy = _user(classify, "cy")  # the imported answers of source "cy" are hers by name
+    project = review.local_access(classify, project="p").project
+    mine = Access(project=project, role=Role.ANNOTATOR, is_admin=False)
+    assert review.my_resolutions(classify, access=mine, user=cy) == []  # nothing decided yet
+    access = review.local_access(classify, project="p")
+    review.set_gold(
+        classify, access=access, user=reviewer, record_id=ids["r1"], value="spam", note="a link"
+    )
+    review.set_gold(classify, access=access, user=reviewer, record_id=ids["r3"], value="ham")
+    (item,) = review.my_resolutions(classify, access=mine, user=cy)  # r3 was unanimous
+    assert item.record_id == ids["r1"] and item.mine == {"label": "ham"}
+    assert item.final == {"label": "spam"} and item.agreed is False
+    assert (item.method, item.reviewer, item.note) == ("adjudicated", "rita", "a link")
+    assert item.answers == [
+        {"value": {"label": "spam"}, "count": 2},
+        {"value": {"label": "ham"}, "count": 1},
+    ]
+    assert "ann" not in str(item) and "bob" not in str(item)  # counts, never names
+    viewer = Access(project=project, role=Role.VIEWER, is_admin=False)
+    with pytest.raises(PermissionError, match="annotators"):
+        review.my_resolutions(classify, access=viewer, user=cy)

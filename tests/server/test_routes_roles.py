@@ -55,6 +55,7 @@ TABLE = [
     ("GET", "/api/projects/spam/agreement", None, MEMBERS - {"annotator"}),
     ("GET", "/api/projects/spam/annotators", None, MEMBERS - {"annotator"}),
     ("GET", "/api/projects/spam/review/queue", None, REVIEWERS),
+    ("GET", "/api/projects/spam/review/mine", None, ANNOTATORS | {"admin"}),
     (
         "POST",
         "/api/projects/spam/records/{record}/gold",

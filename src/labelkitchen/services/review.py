@@ -34,7 +34,7 @@ from labelkitchen.agreement import (
     percent_agreement_result,
     span_f1_result,
 )
-from labelkitchen.errors import InvalidInput, NotFound
+from labelkitchen.errors import InvalidInput, NotFound, PermissionDenied
 from labelkitchen.quality import disagreement, split_periods, top_share
 from labelkitchen.schema import Project, TaskType
 from labelkitchen.services.accounts import Access, User, require
@@ -537,6 +537,91 @@ def review_queue(
     return items
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """How a record one annotator disagreed on was decided: their answer, the final label, who
+    decided how and why, and how the answers split (counts only: names stay blind)."""
+
+    record_id: int
+    external_id: str | None
+    text: str
+    mine: dict[str, Any]
+    final: dict[str, Any]
+    agreed: bool
+    method: str
+    reviewer: str | None
+    note: str | None
+    decided_at: str
+    answers: list[dict[str, Any]]
+
+
+def my_resolutions(
+    store: Store, *, access: Access, user: User, limit: int = 100
+) -> list[Resolution]:
+    """The records ``user`` answered where the annotators disagreed and gold now decides,
+    newest decision first: so annotators learn from how their disagreements were resolved."""
+    if not access.can_annotate and not access.can_review:
+        raise PermissionDenied(
+            f"only the project's annotators see their resolved disagreements; "
+            f"{user.username!r} is {access.role.value if access.role else 'not a member'}"
+        )
+    if limit < 1:
+        raise InvalidInput(f"limit must be at least 1; got {limit}")
+    project = access.project
+    with store.read() as conn:
+        rows = queries.human_answers(conn, project_id=project.id)
+        gold = queries.current_gold(conn, project_id=project.id)
+        votes = votes_from_rows(project, rows)
+        own = {
+            r.source
+            for r in rows
+            if r.user_id == user.id or (r.user_id is None and r.source == user.username)
+        }
+        chosen: list[tuple[int, str]] = []
+        for record in votes.record_ids:
+            current = gold.get(record)
+            if current is None or current.method not in (*GOLD_METHODS, "consensus"):
+                continue
+            keys = votes.record_keys(record)
+            mine = [a for a in own if (record, a) in votes.values]
+            if mine and len(set(keys)) > 1:
+                chosen.append((record, mine[0]))
+        chosen.sort(key=lambda item: int(gold[item[0]].id), reverse=True)  # newest gold first
+        chosen = chosen[:limit]
+        decided = {
+            record: queries.gold_versions(conn, record_id=record)[-1] for record, _ in chosen
+        }
+        texts = queries.records_by_id(conn, ids=[record for record, _ in chosen])
+    out = []
+    for record, source in chosen:
+        version = decided[record]
+        final = canonical_value(project.task, version.value)
+        tally = Counter(votes.record_keys(record))
+        shown = {}
+        for annotator in votes.annotators:
+            key = votes.key(record, annotator)
+            if key is not None and key not in shown:
+                shown[key] = canonical_value(project.task, votes.values[(record, annotator)])
+        out.append(
+            Resolution(
+                record_id=record,
+                external_id=texts[record].external_id,
+                text=texts[record].text,
+                mine=canonical_value(project.task, votes.values[(record, source)]),
+                final=final,
+                agreed=votes.key(record, source) == value_key(project.task, final),
+                method=version.method,
+                reviewer=version.username,
+                note=version.note,
+                decided_at=str(version.created_at),
+                answers=[
+                    {"value": shown[key], "count": count} for key, count in tally.most_common()
+                ],
+            )
+        )
+    return out
+
+
 def _answer(row: Any) -> dict[str, Any]:
     return {
         "annotation_id": int(row.id),
@@ -717,6 +802,7 @@ __all__ = [
     "PairAgreement",
     "PeriodAgreement",
     "QueueItem",
+    "Resolution",
     "Votes",
     "agreeing_value",
     "agreement_report",
@@ -726,6 +812,7 @@ __all__ = [
     "epoch_seconds",
     "load_votes",
     "local_access",
+    "my_resolutions",
     "review_queue",
     "set_gold",
     "value_key",

@@ -90,6 +90,19 @@ def get_review_queue(
     return [asdict(item) for item in items]
 
 
+@router.get("/review/mine")
+def get_my_resolutions(
+    access: AccessDep,
+    user: UserDep,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """The caller's resolved disagreements: their answer, the final label, the method, the
+    reviewer and note, and how the answers split (counts, no names). Annotators and reviewers."""
+    items = review.my_resolutions(store, access=access, user=user, limit=limit)
+    return [asdict(item) for item in items]
+
+
 @router.post("/records/{record_id}/gold", status_code=201)
 def post_gold(
     record_id: int, body: GoldIn, access: AccessDep, user: UserDep, store: StoreDep
