@@ -316,3 +316,254 @@ def test_span_consensus_keeps_what_most_annotators_marked(tmp_path: Path) -> Non
 def test_span_projects_refuse_a_text_config(spans_store: Store) -> None:
     with pytest.raises(InvalidInput, match="trains with a SpanConfig"):
         train_project(spans_store, project="ner", config=TrainConfig())
+
+
+# --- the model in the loop: suggestions, uncertainty order, weak spans ------------------------
+
+
+def _sms(n: int) -> list[tuple[str, str]]:
+    """The first ``n`` distinct messages of the SMS spam collection as ``(label, text)``."""
+    from tests.conftest import shared_data
+
+    seen: dict[str, str] = {}
+    for line in shared_data("sms_spam", "SMSSpamCollection").read_text("utf-8").splitlines():
+        label, text = line.split("\t", 1)
+        seen.setdefault(text, label)
+        if len(seen) == n:
+            break
+    return [(label, text) for text, label in seen.items()]
+
+
+def _sms_project(tmp_path: Path, *, overlap: int = 1) -> Store:
+    """200 gold SMS messages to train on, 40 more in the pool, and two annotators."""
+    store = Store.open(settings=Settings(database_url=f"sqlite:///{tmp_path / 'sms.db'}"))
+    create_project(
+        store,
+        spec={
+            "slug": "sms",
+            "task": "classify",
+            "labels": ["ham", "spam"],
+            "settings": {"queue_strategy": "least_confidence", "overlap": overlap},
+        },
+    )
+    messages = _sms(240)
+    rows = [{"text": t, "gold": {"label": lb}, "split": "train"} for lb, t in messages[:200]]
+    rows += [{"text": t, "split": "train"} for _, t in messages[200:]]
+    import_rows(store, project="sms", rows=rows)
+    for name in ("ann", "bob"):
+        accounts.create_user(store, username=name, password="long password")
+        accounts.set_member(store, project="sms", username=name, role="annotator")
+    return store
+
+
+def _next(store: Store, slug: str, username: str) -> dict:
+    from labelkitchen.services.annotate import next_record
+
+    user = accounts.user_named(store, username=username)
+    access = accounts.access(store, user=user, project=slug)
+    record = next_record(store, access=access, user=user)
+    assert record is not None
+    return record
+
+
+def _stored_predictions(store: Store) -> dict[int, tuple]:
+    """record id -> (value, probs, score, model version) of every stored prediction."""
+    with store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT p.record_id, p.value, p.probs, p.score, m.version "
+            "FROM predictions p JOIN models m ON m.id = p.model_id"
+        ).all()
+    return {
+        int(r[0]): (json.loads(r[1]), json.loads(r[2]) if r[2] else {}, r[3], r[4]) for r in rows
+    }
+
+
+def test_the_next_record_carries_the_models_suggestion_first(tmp_path: Path) -> None:
+    store = _sms_project(tmp_path)
+    train_project(store, project="sms")
+    record = _next(store, "sms", "ann")
+    stored = _stored_predictions(store)
+    value, probs, _, _ = stored[record["id"]]
+    top = max(probs, key=probs.get)
+    assert value == {"label": top}
+    assert record["suggestions"][0] == {
+        "source": {"kind": "model", "name": "text_baseline.v1", "version": "1"},
+        "value": {"label": top, "probs": probs},
+        "confidence": round(probs[top], 4),
+    }
+    # least confidence first: no pool record has a lower top probability
+    assert probs[top] == min(max(p.values()) for _, p, _, _ in stored.values())
+    store.close()
+
+
+def test_a_record_without_a_prediction_has_no_model_suggestion(tmp_path: Path) -> None:
+    store = _sms_project(tmp_path)
+    record = _next(store, "sms", "ann")  # no model yet
+    assert all(s["source"]["kind"] != "model" for s in record["suggestions"])
+    store.close()
+
+
+def test_a_retrained_model_never_suggests_another_annotators_answer(tmp_path: Path) -> None:
+    from labelkitchen.services.annotate import Answer, submit_answer
+
+    store = _sms_project(tmp_path, overlap=2)
+    train_project(store, project="sms")
+    record = _next(store, "sms", "bob")
+    model_label = record["suggestions"][0]["value"]["label"]
+    other = "ham" if model_label == "spam" else "spam"
+    bob = accounts.user_named(store, username="bob")
+    submit_answer(
+        store,
+        access=accounts.access(store, user=bob, project="sms"),
+        user=bob,
+        record_id=record["id"],
+        answer=Answer({"label": other}),
+    )
+    train_project(store, project="sms")  # bob's answer is now training data
+    stored = _stored_predictions(store)
+    assert record["id"] not in stored and {v[3] for v in stored.values()} == {2}
+    shown = _next(store, "sms", "ann")
+    assert shown["suggestions"][0]["source"]["version"] == "2"
+    assert all(s["source"]["kind"] != "human" for s in shown["suggestions"])
+    store.close()
+
+
+def test_multilabel_suggestion_lists_the_labels_over_their_thresholds(tmp_path: Path) -> None:
+    from tests.conftest import shared_data
+
+    lines = shared_data("trec", "train_5500.label").read_text("latin-1").splitlines()[:300]
+    coarse = [(line.split(":", 1)[0], line.split(" ", 1)[1]) for line in lines]
+    labels = sorted({c for c, _ in coarse})
+    store = Store.open(settings=Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}"))
+    create_project(
+        store,
+        spec={
+            "slug": "trec",
+            "task": "multilabel",
+            "labels": labels,
+            "settings": {"queue_strategy": "least_confidence"},
+        },
+    )
+    rows = [
+        {"text": t, "gold": {"labels": [c]}, "split": "train" if i % 5 else "dev"}
+        for i, (c, t) in enumerate(coarse[:260])
+    ]
+    rows += [{"text": t, "split": "train"} for _, t in coarse[260:]]
+    import_rows(store, project="trec", rows=rows)
+    accounts.create_user(store, username="ann", password="long password")
+    accounts.set_member(store, project="trec", username="ann", role="annotator")
+    train_project(store, project="trec")
+    _, _, model = current_model(store, get_project(store, slug="trec"))
+    suggestion = _next(store, "trec", "ann")["suggestions"][0]
+    probs = suggestion["value"]["probs"]
+    chosen = [n for n, t in zip(labels, model.thresholds_, strict=True) if probs[n] >= t]
+    assert suggestion["value"]["labels"] == chosen
+    decisions = [probs[n] if n in chosen else 1 - probs[n] for n in labels]
+    assert suggestion["confidence"] == round(min(decisions), 4)
+    store.close()
+
+
+def test_refreshing_a_spans_queue_orders_it_by_the_taggers_uncertainty(
+    spans_store: Store,
+) -> None:
+    from labelkitchen.services.priorities import refresh_priorities
+    from labelkitchen.store.queries.queue import reprioritise
+
+    project = get_project(spans_store, slug="ner")
+    with spans_store.write() as conn:
+        reprioritise(conn, project_id=project.id, strategy="sequential")  # scramble the order
+    assert "span tagger" in refresh_priorities(spans_store, project=project)
+    with spans_store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT q.record_id, q.priority, p.score FROM queue_items q JOIN predictions p "
+            "ON p.record_id = q.record_id"
+        ).all()
+    assert len(rows) == 30 and len({score for _, _, score in rows}) > 1
+    assert all(priority == -score for _, priority, score in rows)
+
+
+def test_a_spans_queue_serves_the_least_confident_record_first(spans_store: Store) -> None:
+    accounts.create_user(spans_store, username="ana", password="long password")
+    accounts.set_member(spans_store, project="ner", username="ana", role="annotator")
+    stored = _stored_predictions(spans_store)
+    record = _next(spans_store, "ner", "ana")
+    value, _, score, _ = stored[record["id"]]
+    assert score == max(s for _, _, s, _ in stored.values())
+    assert record["suggestions"][0] == {
+        "source": {"kind": "model", "name": "span_tagger.v1", "version": "1"},
+        "value": value,
+        "confidence": round(1 - score / 2, 4),
+    }
+    _, _, tagger = current_model(spans_store, get_project(spans_store, slug="ner"))
+    assert value["spans"] == tagger.predict([record["text"]])[0]
+
+
+PLACES = ["London", "Paris", "New York", "Chicago", "Toronto", "Florida", "Canada", "Boston"]
+
+
+@pytest.fixture(scope="module")
+def weak_spans_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """A spans project with 40 gold WNUT-17 sentences, 340 unlabelled ones and three span LFs
+    applied from a rules file: two gazetteers of places that agree, and one that calls
+    'Canada' a person (a tie against the places gazetteer there)."""
+    from tests.conftest import shared_data
+    from tests.learn.test_spans import read_conll
+
+    folder = tmp_path_factory.mktemp("weak-spans")
+    url = f"sqlite:///{folder / 'w.db'}"
+    store = Store.open(settings=Settings(database_url=url))
+    create_project(store, spec={"slug": "wk", "task": "spans", "labels": WNUT_LABELS})
+    train = _distinct(read_conll(shared_data("wnut17", "wnut17train.conll")))
+    rows = _span_rows(train[:40], "train") + _span_rows(train[40:60], "dev")
+    rows += _span_rows(train[60:400], "train", gold=False)
+    import_rows(store, project="wk", rows=rows)
+    rules = folder / "lfs.yaml"
+    rules.write_text(
+        json.dumps(
+            [
+                {"type": "gazetteer", "name": "places", "terms": PLACES, "label": "location"},
+                {"type": "gazetteer", "name": "cities", "terms": PLACES[:5], "label": "location"},
+                {"type": "gazetteer", "name": "contested", "terms": ["Canada"], "label": "person"},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["lf", "apply", "wk", str(rules), "--db", url])
+    assert result.exit_code == 0, result.output
+    return store
+
+
+def test_span_lf_votes_are_stored_with_their_offsets(weak_spans_store: Store) -> None:
+    with weak_spans_store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT r.text, v.start, v.end, s.name FROM lf_votes v "
+            "JOIN records r ON r.id = v.record_id JOIN sources s ON s.id = v.source_id"
+        ).all()
+    assert {name for *_, name in rows} == {"places", "cities", "contested"}
+    lowered = {p.lower() for p in PLACES}
+    assert all(text[start:end].lower() in lowered for text, start, end, _ in rows)
+
+
+def test_weak_spans_train_the_tagger_where_no_human_labelled(weak_spans_store: Store) -> None:
+    project = get_project(weak_spans_store, slug="wk")
+    data = _collect(weak_spans_store, project, weak=True)
+    by_text = dict(zip(data.texts["train"], data.labels["train"], strict=True))
+    weak = {text: spans for text, spans in by_text.items() if text not in _gold_texts(40)}
+    assert len(weak) == data.n_weak > 0
+    lowered = {p.lower() for p in PLACES}
+    for text, spans in weak.items():
+        assert spans and all(
+            label == "location" and text[s:e].lower() in lowered for s, e, label in spans
+        )
+        assert "canada" not in text.lower()  # a tie between two LFs: left out
+    assert any("canada" in text.lower() for text in data.pool_texts)
+    report = train_project(weak_spans_store, project="wk", weak=True, config=SMALL_TAGGER)
+    assert (report.n_weak, report.n_train) == (len(weak), 40 + len(weak))
+    assert train_project(weak_spans_store, project="wk", config=SMALL_TAGGER).n_weak == 0
+
+
+def _gold_texts(n: int) -> set[str]:
+    from tests.conftest import shared_data
+    from tests.learn.test_spans import read_conll
+
+    return {t for t, _ in _distinct(read_conll(shared_data("wnut17", "wnut17train.conll")))[:n]}

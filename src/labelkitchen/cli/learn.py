@@ -27,11 +27,21 @@ def _pct(value: float | None) -> str:
 def train(
     project: Annotated[str, typer.Argument(help="Project slug.")],
     weak: Annotated[
-        bool, typer.Option("--weak", help="Also train on the label model's labels.")
+        bool,
+        typer.Option(
+            "--weak",
+            help="Also train on weak labels for records no human labelled: the label model's "
+            "labels (classify, multilabel) or the span LFs' aggregated spans (spans).",
+        ),
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Train the text baseline on gold and human labels; evaluate on dev/test gold."""
+    """Train the project's model on gold and human labels; evaluate on dev/test gold.
+
+    classify and multilabel projects train the text baseline (TF-IDF + logistic regression);
+    spans projects train the span tagger (a spaCy pipeline trained from scratch). The pool's
+    predictions are stored: they order uncertainty queues and appear on the annotation screen.
+    """
     with open_store(db) as store:
         report = service.train_project(store, project=project, weak=weak)
     console.print(

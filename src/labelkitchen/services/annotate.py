@@ -4,6 +4,14 @@ Every answer is an append-only annotation by the annotator's source (kind ``huma
 keeps the project's overlap: a record is handed to at most k annotators, never twice to one, and
 a reservation that runs out returns its slot. Blind by default: an annotator sees suggestions
 from imports, labelling functions' label model and models, never other people's answers.
+
+The newest trained model's stored prediction for the record (see :mod:`services.train`) comes
+first among the suggestions, marked with the model (name and version) and its ``confidence``: the
+predicted label's probability (classify), the least sure of its per-label decisions
+(multilabel: ``p`` for a chosen label, ``1 - p`` for one left out), or ``1 - u/2`` for the span
+tagger's record uncertainty ``u`` (the probability of its least sure span decision). Predictions
+are only stored for records the model did not train on, so they never carry another annotator's
+answer back to the screen.
 """
 
 from __future__ import annotations
@@ -15,12 +23,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from labelkitchen.errors import Conflict, InvalidInput, NotFound
-from labelkitchen.schema import ANSWERS
+from labelkitchen.schema import ANSWERS, Project, TaskType
 from labelkitchen.services.accounts import Access, User, require
 from labelkitchen.services.browse import SUGGESTION_KINDS, own_source_id
 from labelkitchen.store import Store
 from labelkitchen.store.queries import queue as queue_queries
 from labelkitchen.store.queries import records_view as views
+from labelkitchen.store.queries import training as training_queries
 from labelkitchen.store.queries.sources import ensure_source
 
 
@@ -70,13 +79,15 @@ def _payload(
         if look_back and source_id is not None
         else None
     )
+    predicted = _model_suggestion(store, access.project, record_id)
     return {
         "id": int(row.id),
         "external_id": row.external_id,
         "text": row.text,
         "meta": row.meta or {},
         "split": row.split,
-        "suggestions": [
+        "suggestions": ([predicted] if predicted is not None else [])
+        + [
             {"source": {"kind": s.kind, "name": s.name, "version": s.version}, "value": s.value}
             for s in suggested
             if s.value
@@ -86,6 +97,36 @@ def _payload(
             if mine is not None
             else None
         ),
+    }
+
+
+def _model_suggestion(store: Store, project: Project, record_id: int) -> dict[str, Any] | None:
+    """The newest model's stored prediction for the record as a suggestion (see the module doc),
+    or ``None`` when no model predicted it: one indexed lookup by record id."""
+    found = training_queries.newest_prediction(store, project_id=project.id, record_id=record_id)
+    if found is None or not isinstance(found.value, dict):
+        return None
+    value: dict[str, Any] = dict(found.value)
+    probs = {str(k): float(v) for k, v in (found.probs or {}).items()}
+    if project.task is TaskType.SPANS:
+        if not isinstance(value.get("spans"), list):
+            return None
+        confidence = 1.0 - (found.score or 0.0) / 2.0
+    elif project.task is TaskType.MULTILABEL:
+        chosen = set(value.get("labels") or [])
+        value = {"labels": sorted(chosen), "probs": probs}
+        confidence = min(
+            (p if name in chosen else 1.0 - p for name, p in probs.items()), default=0.0
+        )
+    else:
+        if not isinstance(value.get("label"), str):
+            return None
+        value = {"label": value["label"], "probs": probs}
+        confidence = probs.get(value["label"], 0.0)
+    return {
+        "source": {"kind": "model", "name": found.model, "version": str(found.version)},
+        "value": value,
+        "confidence": round(min(max(confidence, 0.0), 1.0), 4),
     }
 
 

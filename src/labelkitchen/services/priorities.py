@@ -3,13 +3,19 @@
 ``random``/``sequential`` need nothing but the records; uncertainty strategies score the stored
 predictions of the newest model (random order until a model exists); ``lf_disagreement`` scores
 the labelling functions' votes. Lower priority is served first, so priority = -score.
+
+``spans`` projects have no class probabilities: every uncertainty strategy uses the span
+tagger's per-record uncertainty, stored as each prediction's ``score`` when the tagger is
+trained: ``1 - |2p - 1|`` for the most hesitant candidate span ``p`` of the record (its beam
+marginal for ``ner``, its label probability for ``spancat``), so a record with a span the model
+gives even odds comes first, and one where every candidate is near 0 or 1 comes last.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from labelkitchen.schema import Project
+from labelkitchen.schema import Project, TaskType
 from labelkitchen.store import Store
 from labelkitchen.store.queries import queue as queue_queries
 from labelkitchen.store.queries import training as queries
@@ -33,6 +39,16 @@ def refresh_priorities(store: Store, *, project: Project) -> str:
                 conn, project_id=project.id, priorities=[(r, -s) for r, s in scored]
             )
         return "labelling-function disagreement"
+    if strategy in UNCERTAINTY and project.task is TaskType.SPANS:
+        with store.read() as conn:
+            scored = list(queries.iter_prediction_scores(conn, project_id=project.id))
+        if not scored:
+            return _plain(store, project, "random")
+        with store.write() as conn:
+            queries.set_priorities(
+                conn, project_id=project.id, priorities=[(r, -score) for r, score in scored]
+            )
+        return "uncertainty of the newest span tagger's predictions"
     if strategy in UNCERTAINTY:
         with store.read() as conn:
             stored = list(queries.iter_prediction_probs(conn, project_id=project.id))

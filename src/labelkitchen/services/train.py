@@ -9,8 +9,18 @@ weighted, spaCy has no per-example weights), for records no human labelled. Spli
 the project's own (records whose split is ``train``/``dev``/``test``), else a stable split by
 content hash (80/10/10). Evaluation uses gold only (for spans: entity-level, exact offsets and
 label). The model is stored, versioned, with its metrics, settings and the hash of its training
-data; the pool's predictions are stored and, for uncertainty strategies, become the queue's
-priorities (for spans: the tagger's per-record uncertainty, whichever uncertainty strategy).
+data; the pool's predictions are stored (the annotation screen shows them as the model's
+suggestion) and, for uncertainty strategies, become the queue's priorities (for spans: the
+tagger's per-record uncertainty, whichever uncertainty strategy).
+
+Weak spans (``weak=True`` on a ``spans`` project): the span LFs' stored votes are projected onto
+the project tokenizer's tokens as BIO tags and aggregated by majority vote
+(:func:`labelkitchen.weak.token_label_matrix`, :func:`labelkitchen.weak.tags_to_spans`). A weak
+span's confidence is the mean, over its tokens, of the vote share its label got there; a record is
+used only when every one of its weak spans has a confidence above
+:data:`WEAK_SPAN_MIN_CONFIDENCE` (a strict majority of the LFs that voted on its tokens), and then
+with all its weak spans, unweighted. Contested records stay in the pool, so they are predicted and
+can be asked about.
 """
 
 from __future__ import annotations
@@ -43,7 +53,7 @@ from labelkitchen.learn import (
 )
 from labelkitchen.learn.artifacts import SPAN_TAGGER, TEXT_BASELINE, Model, predict_answers
 from labelkitchen.learn.strategies import get_strategy
-from labelkitchen.schema import Project, TaskType
+from labelkitchen.schema import Project, TaskType, tokenize
 from labelkitchen.services import jobs
 from labelkitchen.services.priorities import UNCERTAINTY, refresh_priorities
 from labelkitchen.store import Store
@@ -54,6 +64,7 @@ from labelkitchen.store.queries import weak as weak_queries
 
 MODEL_KIND = TEXT_BASELINE
 SPAN_MODEL_KIND = SPAN_TAGGER
+WEAK_SPAN_MIN_CONFIDENCE = 0.5
 _SPLITS = ("train", "dev", "test")
 
 
@@ -137,6 +148,10 @@ def _collect(store: Store, project: Project, *, weak: bool) -> _Data:
                 human[record_id].append(value)
             elif name == "label_model":
                 weak_labels[record_id] = value
+        span_votes = _span_votes(conn, project) if weak and task is TaskType.SPANS else []
+    if span_votes:
+        texts_by_id = {record_id: text for record_id, text, _ in rows}
+        weak_labels.update(_weak_spans(span_votes, texts_by_id, project))
     own_splits = any(split in _SPLITS for _, _, split in rows)
     data = _Data(
         {s: [] for s in _SPLITS},
@@ -161,7 +176,11 @@ def _collect(store: Store, project: Project, *, weak: bool) -> _Data:
         elif split == "train" and record_id in weak_labels:
             value = weak_labels[record_id]
             label = _label_of(task, value)
-            weight = max((value.get("probs") or {}).values(), default=1.0)
+            weight = (
+                float(value["confidence"])
+                if "confidence" in value
+                else max((value.get("probs") or {}).values(), default=1.0)
+            )
             data.n_weak += label is not None
         if label is None:
             data.pool_ids.append(record_id)
@@ -175,6 +194,67 @@ def _collect(store: Store, project: Project, *, weak: bool) -> _Data:
         if split == "train":
             data.weights.append(float(weight))
     return data
+
+
+def _span_votes(conn: Any, project: Project) -> list[tuple[int, int, int, int, int]]:
+    """``(record_id, lf column, label, start, end)`` of the active span LFs' votes."""
+    sources = weak_queries.lf_sources(conn, project_id=project.id)
+    column = {int(source.id): j for j, source in enumerate(sources)}
+    if not column:
+        return []
+    return [
+        (record_id, column[source_id], label, start, end)
+        for record_id, source_id, label, start, end in queries.iter_span_votes(
+            conn, project_id=project.id, source_ids=list(column)
+        )
+    ]
+
+
+def _weak_spans(
+    votes: list[tuple[int, int, int, int, int]], texts: dict[int, str], project: Project
+) -> dict[int, dict[str, Any]]:
+    """record id -> ``{"spans": [...with "score"], "confidence"}`` for the records whose weak
+    spans are all above :data:`WEAK_SPAN_MIN_CONFIDENCE` (see the module doc)."""
+    from labelkitchen.weak import MajorityVote, SpanVotes, tags_to_spans, token_label_matrix
+
+    record_ids = sorted({v[0] for v in votes if v[0] in texts})
+    position = {record_id: i for i, record_id in enumerate(record_ids)}
+    kept = [v for v in votes if v[0] in position]
+    if not kept:
+        return {}
+    n_classes = len(project.label_names)
+    columns = np.array(kept, dtype=np.int64)
+    span_votes = SpanVotes(
+        n_records=len(record_ids),
+        n_lfs=int(columns[:, 1].max()) + 1,
+        records=np.array([position[r] for r in columns[:, 0].tolist()], dtype=np.int64),
+        lfs=columns[:, 1],
+        starts=columns[:, 3],
+        ends=columns[:, 4],
+        labels=columns[:, 2],
+    )
+    record_texts = [texts[r] for r in record_ids]
+    matrix = token_label_matrix(span_votes, record_texts, n_classes=n_classes, tokenizer=tokenize)
+    probs = MajorityVote(n_classes=matrix.n_tags).fit(matrix.L).predict_proba(matrix.L)
+    covered = matrix.L.votes_per_record() > 0
+    bounds = np.searchsorted(matrix.record, np.arange(len(record_ids) + 1))
+    names = project.label_names
+    found: dict[int, dict[str, Any]] = {}
+    for i, record_id in enumerate(record_ids):
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        tokens, tag_probs = matrix.tokens[lo:hi], probs[lo:hi]
+        spans: list[dict[str, Any]] = []
+        scores: list[float] = []
+        for start, end, label in tags_to_spans(tag_probs, tokens, covered=covered[lo:hi]):
+            inside = (tokens[:, 0] >= start) & (tokens[:, 1] <= end)
+            share = tag_probs[inside, 2 * label + 1] + tag_probs[inside, 2 * label + 2]
+            score = float(share.mean()) if share.size else 0.0
+            spans.append({"start": start, "end": end, "label": names[label], "score": score})
+            scores.append(score)
+        confidence = min(scores, default=1.0)
+        if spans and confidence > WEAK_SPAN_MIN_CONFIDENCE:
+            found[record_id] = {"spans": spans, "confidence": confidence}
+    return found
 
 
 def _dataset_hash(ids: Sequence[int], labels: Sequence[Any]) -> str:
@@ -313,18 +393,11 @@ def train_project(
             },
             dataset_hash=dataset_hash,
         )
-        if rows:
-            queries.replace_predictions(conn, project_id=row.id, model_id=model_id, rows=rows)
-        if spans and rows and row.spec.settings.queue_strategy in UNCERTAINTY:
-            # the stored span predictions carry no class probabilities: order by uncertainty
-            queries.set_priorities(
-                conn,
-                project_id=row.id,
-                priorities=[(r["record_id"], -float(r["score"])) for r in rows],
-            )
+        # always replaced: an older model's predictions never outlive a newer model
+        queries.replace_predictions(conn, project_id=row.id, model_id=model_id, rows=rows)
     with _CACHE_LOCK:
-        _MODEL_CACHE.pop(row.id, None)
-    if not spans and row.spec.settings.queue_strategy in UNCERTAINTY:
+        _MODEL_CACHE.pop(_cache_key(store, row.id), None)
+    if row.spec.settings.queue_strategy in UNCERTAINTY:
         refresh_priorities(store, project=row)
     return TrainReport(
         project=project,
@@ -385,21 +458,30 @@ def _pool_predictions(model: Model, data: _Data, labels: list[str]) -> list[dict
         ]
     probs = model.predict_proba(data.pool_texts)
     scores = get_strategy("margin.v1")(probs)
+    predicted = model.labels_from_proba(probs)  # multilabel: the labels over their thresholds
+    key = "labels" if model.config.task == "multilabel" else "label"
     return [
         {
             "record_id": record_id,
             "probs": {name: float(p) for name, p in zip(labels, row, strict=True)},
-            "value": {"label": labels[int(np.argmax(row))]},
+            "value": {key: answer},
             "score": float(score),
         }
-        for record_id, row, score in zip(data.pool_ids, probs, scores, strict=True)
+        for record_id, row, answer, score in zip(
+            data.pool_ids, probs, predicted, scores, strict=True
+        )
     ]
 
 
 # --- prediction -----------------------------------------------------------------------------
 
-_MODEL_CACHE: dict[int, tuple[int, Model]] = {}
+_MODEL_CACHE: dict[tuple[str, int], tuple[int, Model]] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+def _cache_key(store: Store, project_id: int) -> tuple[str, int]:
+    """Per database and project: ids repeat across databases (tests open many in a process)."""
+    return str(store.engine.url), project_id
 
 
 def current_model(store: Store, project: Project) -> tuple[int, int, Model]:
@@ -414,7 +496,7 @@ def current_model(store: Store, project: Project) -> tuple[int, int, Model]:
                 f"labelkitchen train {project.slug}"
             )
         with _CACHE_LOCK:
-            cached = _MODEL_CACHE.get(project.id)
+            cached = _MODEL_CACHE.get(_cache_key(store, project.id))
         if cached is not None and cached[0] == newest[0]:
             return newest[0], newest[1], cached[1]
         row = queries.latest_model(conn, project_id=project.id, kind=kind)
@@ -423,7 +505,7 @@ def current_model(store: Store, project: Project) -> tuple[int, int, Model]:
         folder = _unzip(row.artifact, Path(tmp))
         model = SpanTagger.load(folder) if kind == SPAN_MODEL_KIND else TextClassifier.load(folder)
     with _CACHE_LOCK:
-        _MODEL_CACHE[project.id] = (int(row.id), model)
+        _MODEL_CACHE[_cache_key(store, project.id)] = (int(row.id), model)
     return int(row.id), int(row.version), model
 
 

@@ -3,7 +3,8 @@
 Votes are stored sparsely in ``lf_votes`` under a source per LF (kind ``lf``, name, version).
 The fitted label model is stored in ``models`` and its probabilistic labels as annotations of a
 source of its own (kind ``model``, name ``label_model``), so training and exports see them.
-Only ``classify`` projects are supported here so far.
+Only ``classify`` projects are supported here so far; ``spans`` projects can apply span LFs,
+whose votes (with their offsets) ``labelkitchen train --weak`` aggregates into weak spans.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from labelkitchen.weak import (
     LFSummary,
     Record,
     apply_lfs,
+    apply_span_lfs,
     get_model,
     lf_from_dict,
     lf_summary,
@@ -161,6 +163,10 @@ def apply_project_lfs(
 ) -> LFApplyReport:
     """Apply ``lfs`` to every record of ``project`` and store their votes."""
     started = time.perf_counter()
+    with store.read() as conn:
+        found = project_queries.get_project(conn, slug=project)
+    if found.task is TaskType.SPANS:
+        return _apply_span_lfs(store, found, lfs, n_jobs=n_jobs, started=started)
     row = _classify_project(store, project)
     with store.read() as conn:
         items = [
@@ -192,6 +198,64 @@ def apply_project_lfs(
             counts[lf.name] = len(votes)
     return LFApplyReport(
         project=project,
+        n_records=len(items),
+        lfs=tuple(lf.name for lf in lfs),
+        votes=counts,
+        faults=result.faults,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _apply_span_lfs(
+    store: Store, row: Project, lfs: list[LabelingFunction], *, n_jobs: int, started: float
+) -> LFApplyReport:
+    """Span LFs over a ``spans`` project; votes keep their offsets (code points, end
+    exclusive)."""
+    plain = [lf.name for lf in lfs if lf.kind != "spans"]
+    if plain:
+        raise InvalidInput(
+            f"project {row.slug!r} is a spans project: LFs of other kinds work on classify "
+            "projects so far; a spans project takes span LFs (kind 'spans', e.g. regex_span_lf, "
+            f"gazetteer_span_lf), and these are not: {plain}"
+        )
+    with store.read() as conn:
+        items = [
+            Record(text, meta, record_id)
+            for record_id, text, meta in queries.iter_texts(conn, project_id=row.id)
+        ]
+    if not items:
+        raise InvalidInput(f"project {row.slug!r} has no records yet: import some first")
+    result = apply_span_lfs(lfs, items, labels=list(row.label_names), n_jobs=n_jobs)
+    record_ids = np.array([item.id for item in items], dtype=np.int64)
+    votes = result.votes
+    counts: dict[str, int] = {}
+    with store.write() as conn:
+        for j, lf in enumerate(lfs):
+            spec: dict[str, Any] = (
+                {"definition": lf.to_dict()}
+                if isinstance(lf, DeclarativeLF)
+                else {"definition": None, "python": lf.name}
+            )
+            source_id = ensure_source(
+                conn, project_id=row.id, kind="lf", name=lf.name, version=lf.version
+            )
+            queries.activate_lf(
+                conn, project_id=row.id, source_id=source_id, name=lf.name, spec=spec
+            )
+            mine = votes.lfs == j
+            stored = list(
+                zip(
+                    record_ids[votes.records[mine]].tolist(),
+                    votes.labels[mine].tolist(),
+                    votes.starts[mine].tolist(),
+                    votes.ends[mine].tolist(),
+                    strict=True,
+                )
+            )
+            queries.replace_span_votes(conn, project_id=row.id, source_id=source_id, votes=stored)
+            counts[lf.name] = len(stored)
+    return LFApplyReport(
+        project=row.slug,
         n_records=len(items),
         lfs=tuple(lf.name for lf in lfs),
         votes=counts,

@@ -1,8 +1,20 @@
 // Editors for whole-record labels: classify (a label key answers at once) and multilabel (label
 // keys toggle, Enter answers). Both show pre-annotations with their source; Enter accepts them.
+// The newest trained model's prediction, when there is one, comes first, marked "model v3, 87%".
 import { el, kbd, labelChip, sourceBadge, tint } from "./common.js";
 
 const pct = (p) => `${(100 * p).toFixed(p > 0.995 || p < 0.005 ? 1 : 0)}%`;
+
+// Where a suggestion comes from: the trained model's prediction ("model vN, 87%", with its
+// confidence), else the source's kind, name and version.
+export function suggestionSource(suggestion) {
+  const { source, confidence } = suggestion;
+  if (typeof confidence !== "number") return sourceBadge(source);
+  return el("span", {
+    class: "source source-model model-suggestion",
+    title: `Prediction of ${source.name} version ${source.version}; confidence ${pct(confidence)}`,
+  }, `model v${source.version}, ${pct(confidence)}`);
+}
 
 function labelsOf(value) {
   if (!value) return [];
@@ -15,8 +27,9 @@ function suggestionRow(suggestion, labels, index) {
   const probs = suggestion.value?.probs || {};
   return el("li", { class: index === 0 ? "suggestion first" : "suggestion" },
     names.length ? names.map((name) => labelChip(labels.get(name) || { name })) : el("span", { class: "muted" }, "no labels"),
-    names.length === 1 && probs[names[0]] !== undefined ? el("span", { class: "prob" }, pct(probs[names[0]])) : null,
-    sourceBadge(suggestion.source),
+    names.length === 1 && probs[names[0]] !== undefined && typeof suggestion.confidence !== "number"
+      ? el("span", { class: "prob" }, pct(probs[names[0]])) : null,
+    suggestionSource(suggestion),
     index === 0 ? el("span", { class: "hint" }, kbd("Enter"), " accepts") : null);
 }
 

@@ -3,7 +3,8 @@
 // when sent. Long records are cut into blocks (lines, or sentence runs of long lines) and only the
 // blocks near the viewport hold DOM: a 100,000-character record with thousands of spans renders a
 // few hundred token elements at a time.
-import { el, kbd, labelChip, sourceBadge, tint } from "./common.js";
+import { suggestionSource } from "./annotate_choice.js";
+import { el, kbd, labelChip, tint } from "./common.js";
 import { lowerBound, tokenize } from "./text.js";
 
 const BLOCK_SOFT = 120; // tokens after which a sentence end starts a new block
@@ -66,7 +67,7 @@ export class SpanEditor {
       const suggestion = (record.suggestions || []).find((s) => Array.isArray(s.value?.spans));
       if (suggestion) {
         spans = suggestion.value.spans;
-        from = sourceBadge(suggestion.source);
+        from = suggestionSource(suggestion); // the trained model's: "model vN, 87%"
       }
     }
     if (!spans) return;

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from labelkitchen.store import tables as t
+from labelkitchen.store.engine import Store
 
 
 def iter_training_rows(
@@ -90,6 +92,72 @@ def iter_prediction_probs(conn: Connection, *, project_id: int) -> Iterator[tupl
     query = select(p.c.record_id, p.c.probs).where(p.c.project_id == project_id)
     for record_id, probs in conn.execution_options(yield_per=10_000).execute(query):
         yield int(record_id), probs or {}
+
+
+def iter_prediction_scores(conn: Connection, *, project_id: int) -> Iterator[tuple[int, float]]:
+    """``(record_id, score)`` of the stored pool predictions that have a score."""
+    p = t.predictions
+    query = select(p.c.record_id, p.c.score).where(
+        p.c.project_id == project_id, p.c.score.is_not(None)
+    )
+    for record_id, score in conn.execution_options(yield_per=10_000).execute(query):
+        yield int(record_id), float(score)
+
+
+@dataclass(frozen=True)
+class StoredPrediction:
+    """The newest model's stored prediction for one record, and which model made it."""
+
+    value: Any
+    probs: Any
+    score: float | None
+    model: str
+    version: int
+
+
+# Built once: the annotation screen asks for it on every record it shows. One lookup through
+# ``ix_predictions_record_id`` (a record has at most a few rows, one per model that predicted it).
+_p, _m = t.predictions, t.models
+_NEWEST_PREDICTION = (
+    select(_p.c.value, _p.c.probs, _p.c.score, _m.c.name, _m.c.version)
+    .join(_m, _m.c.id == _p.c.model_id)
+    .where(
+        _p.c.record_id == bindparam("record", type_=_p.c.record_id.type),
+        _p.c.project_id == bindparam("project", type_=_p.c.project_id.type),
+    )
+    .order_by(_p.c.model_id.desc())
+    .limit(1)
+)
+
+
+def newest_prediction(store: Store, *, project_id: int, record_id: int) -> StoredPrediction | None:
+    """The prediction of the newest model that predicted ``record_id``, in a read of its own."""
+    rows = store.fetch(_NEWEST_PREDICTION, project=project_id, record=record_id)
+    if not rows:
+        return None
+    value, probs, score, model, version = rows[0]
+    return StoredPrediction(
+        value, probs, None if score is None else float(score), str(model), int(version)
+    )
+
+
+def iter_span_votes(
+    conn: Connection, *, project_id: int, source_ids: Sequence[int]
+) -> Iterator[tuple[int, int, int, int, int]]:
+    """``(record_id, source_id, label, start, end)`` of span LFs' votes, in record order."""
+    v = t.lf_votes
+    query = (
+        select(v.c.record_id, v.c.source_id, v.c.label, v.c.start, v.c.end)
+        .where(
+            v.c.project_id == project_id,
+            v.c.source_id.in_(list(source_ids)),
+            v.c.start.is_not(None),
+            v.c.end.is_not(None),
+        )
+        .order_by(v.c.record_id)
+    )
+    for row in conn.execution_options(yield_per=10_000).execute(query):
+        yield int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4])
 
 
 def replace_predictions(

@@ -58,6 +58,33 @@ def replace_votes(
         )
 
 
+def replace_span_votes(
+    conn: Connection,
+    *,
+    project_id: int,
+    source_id: int,
+    votes: Sequence[tuple[int, int, int, int]],
+) -> None:
+    """Store a span LF's votes ``(record_id, label, start, end)``, replacing those it had."""
+    v = t.lf_votes
+    conn.execute(delete(v).where(v.c.source_id == source_id))
+    for i in range(0, len(votes), _CHUNK):
+        conn.execute(
+            insert(v),
+            [
+                {
+                    "project_id": project_id,
+                    "record_id": r,
+                    "source_id": source_id,
+                    "label": lb,
+                    "start": start,
+                    "end": end,
+                }
+                for r, lb, start, end in votes[i : i + _CHUNK]
+            ],
+        )
+
+
 def iter_votes(
     conn: Connection, *, project_id: int, source_ids: Sequence[int]
 ) -> Iterator[tuple[int, int, int]]:
