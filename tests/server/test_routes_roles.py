@@ -56,6 +56,8 @@ TABLE = [
     ("GET", "/api/projects/spam/annotators", None, MEMBERS - {"annotator"}),
     ("GET", "/api/projects/spam/review/queue", None, REVIEWERS),
     ("GET", "/api/projects/spam/review/mine", None, ANNOTATORS | {"admin"}),
+    ("POST", "/api/projects/spam/review/suspected-errors", {"folds": 3}, REVIEWERS),
+    ("GET", "/api/projects/spam/review/suspected-errors", None, REVIEWERS),
     (
         "POST",
         "/api/projects/spam/records/{record}/gold",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from labelkitchen.cli.common import DbOption, JsonOption, console, open_store, print_json
 from labelkitchen.cli.common import reports_errors as handled
 from labelkitchen.errors import InvalidInput
-from labelkitchen.services import quality, review
+from labelkitchen.services import label_errors, quality, review
 
 review_app = typer.Typer(
     help="Review: automatic consensus and the adjudication queue.", no_args_is_help=True
@@ -220,6 +221,70 @@ def queue_command(
             item.text[:60],
         )
     console.print(table)
+
+
+@review_app.command("errors")
+@handled
+def errors_command(
+    project: ProjectArg,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = (
+        label_errors.DEFAULT_FOLDS
+    ),
+    limit: Annotated[int, typer.Option(help="Records to show.")] = 20,
+    seed: Annotated[int, typer.Option(help="Random seed of the folds.")] = 0,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Suspected label errors: compute and store the queue, then show it."""
+    with (
+        open_store(db) as store,
+        Progress(
+            TextColumn("cross-validating"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} folds"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=json_out,
+        ) as progress,
+    ):
+        task = progress.add_task("folds", total=folds)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        label_errors.compute_suspected_errors(
+            store, project=project, folds=folds, random_state=seed, progress=update
+        )
+        access = review.local_access(store, project=project)
+        queue = label_errors.suspected_errors(store, access=access, limit=limit)
+    if json_out:
+        print_json(queue.to_dict())
+        return
+    console.print(
+        f"{queue.project}: {queue.n_flagged:,} of {queue.n_records:,} labelled records flagged "
+        f"({queue.folds}-fold cross-validation); the {len(queue.items)} most suspect:"
+    )
+    table = Table(
+        "record", "score", "given", "suggested", "reasons", "text", title="Suspected errors"
+    )
+    for item in queue.items:
+        reasons = ", ".join(item.reasons)
+        if item.neighbours:
+            reasons += " (" + ", ".join(str(n) for n in item.neighbours[:3]) + ")"
+        table.add_row(
+            str(item.record_id),
+            f"{item.score:.3f}",
+            f"{_short(_value(item.given))} [{item.given_source}]",
+            _short(_value(item.suggested)),
+            reasons,
+            item.text[:60],
+        )
+    console.print(table)
+
+
+def _value(label: Any) -> dict[str, Any]:
+    return {"labels": label} if isinstance(label, list) else {"label": label}
 
 
 def _short(value: Any) -> str:

@@ -23,6 +23,7 @@ from labelkitchen.server.auth import AuthCache, LoginThrottle
 from labelkitchen.server.routes import (
     annotate,
     auth,
+    label_errors,
     pages,
     predict,
     projects,
@@ -31,6 +32,7 @@ from labelkitchen.server.routes import (
     users,
 )
 from labelkitchen.services import jobs, train
+from labelkitchen.services.label_errors import LABEL_ERRORS_JOB, run_label_errors_job
 from labelkitchen.settings import Settings
 from labelkitchen.store import Store
 
@@ -109,7 +111,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
         if settings.run_jobs:
-            worker = jobs.Worker(store, {train.TRAIN_JOB: train.run_train_job})
+            worker = jobs.Worker(
+                store,
+                {train.TRAIN_JOB: train.run_train_job, LABEL_ERRORS_JOB: run_label_errors_job},
+            )
             worker.start()
         app.state.worker = worker
         yield
@@ -159,6 +164,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         records.router,
         predict.router,
         review.router,
+        label_errors.router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

@@ -86,6 +86,53 @@ def finish(
         )
 
 
+def record_done(
+    store: Store,
+    *,
+    kind: str,
+    project_id: int | None,
+    params: dict[str, Any] | None = None,
+    result: dict[str, Any] | None = None,
+) -> int:
+    """Record work done in the foreground (a CLI run) as a finished job, so whoever reads the
+    newest result of ``kind`` sees it."""
+    j = t.jobs
+    now = datetime.now(UTC)
+    with store.write() as conn:
+        query = (
+            insert(j)
+            .values(
+                kind=kind,
+                project_id=project_id,
+                params=params or {},
+                status="done",
+                result=result,
+                progress=1.0,
+                started_at=now,
+                finished_at=now,
+            )
+            .returning(j.c.id)
+        )
+        return int(conn.execute(query).scalar_one())
+
+
+def set_progress(store: Store, *, job_id: int, progress: float, message: str | None = None) -> None:
+    """A running job's progress (0 to 1) and a short message for the UI and CLI."""
+    j = t.jobs
+    with store.write() as conn:
+        conn.execute(update(j).where(j.c.id == job_id).values(progress=progress, message=message))
+
+
+def latest(store: Store, *, kind: str, project_id: int | None, status_: str | None = None) -> Any:
+    """The newest job of ``kind`` for the project (with status ``status_`` if given), or None."""
+    j = t.jobs
+    query = select(j).where(j.c.kind == kind, j.c.project_id == project_id)
+    if status_ is not None:
+        query = query.where(j.c.status == status_)
+    with store.read() as conn:
+        return conn.execute(query.order_by(j.c.id.desc()).limit(1)).first()
+
+
 def status(store: Store, *, job_id: int) -> Any:
     j = t.jobs
     with store.read() as conn:
@@ -151,4 +198,14 @@ class Worker:
                 finish(self.store, job_id=int(job.id), error=traceback.format_exc())
 
 
-__all__ = ["Worker", "count_jobs", "enqueue", "finish", "status", "take"]
+__all__ = [
+    "Worker",
+    "count_jobs",
+    "enqueue",
+    "finish",
+    "latest",
+    "record_done",
+    "set_progress",
+    "status",
+    "take",
+]
