@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labelkitchen.schema import tokenize
+from labelkitchen.services import accounts, review
 from labelkitchen.services.exporting import export_project
 from labelkitchen.services.importing import import_files, import_rows
 from labelkitchen.services.projects import create_project
@@ -146,3 +147,163 @@ def test_jsonl_export_reimports_losslessly(roundtrip_store: Store, rows: list[di
             else []
         )
         assert spans == expected
+
+
+# --- gold history and agreement with the final labels ------------------------------------------
+
+ANSWERS = {  # record -> answers of ann, bob, cy (None: did not answer)
+    "r0": ("spam", "spam", "spam"),
+    "r1": ("spam", "spam", "ham"),
+    "r2": ("ham", "spam", "ham"),
+    "r3": ("ham", "ham", "ham"),
+    "r4": ("spam", "ham", None),
+    "r5": ("ham", None, None),
+}
+ANNOTATORS = ("ann", "bob", "cy")
+
+
+@pytest.fixture
+def reviewed(store: Store) -> Store:
+    """Gold by import (r2), by a reviewer twice (r1: cy's answer, then edited with a note), and
+    by consensus (r0, r3); r4 (a tie) and r5 (one answer) have none."""
+    create_project(store, spec={"slug": "p", "task": "classify", "labels": ["spam", "ham"]})
+    rows = [
+        {
+            "id": rid,
+            "text": f"record {rid}",
+            "annotations": [
+                {"source": {"kind": "human", "name": name}, "value": value}
+                for name, value in zip(ANNOTATORS, labels, strict=True)
+                if value is not None
+            ],
+            **({"gold": "ham"} if rid == "r2" else {}),
+        }
+        for rid, labels in ANSWERS.items()
+    ]
+    import_rows(store, project="p", rows=rows)
+    access = review.local_access(store, project="p")
+    reviewer = accounts.create_user(store, username="rev", password="long enough pw")
+    item = next(i for i in review.review_queue(store, access=access) if i.external_id == "r1")
+    picked = next(a for a in item.answers if a["annotator"] == "cy")
+    review.set_gold(
+        store,
+        access=access,
+        user=reviewer,
+        record_id=item.record_id,
+        annotation_id=picked["annotation_id"],
+    )
+    review.set_gold(
+        store,
+        access=access,
+        user=reviewer,
+        record_id=item.record_id,
+        value={"label": "spam"},
+        note="two of three, and it sells",
+    )
+    assert review.apply_consensus(store, project="p").written == 2  # r0 and r3
+    return store
+
+
+def _jsonl(path: Path) -> dict[str, dict]:
+    rows = [json.loads(line) for line in path.read_text("utf-8").split("\n") if line]
+    return {row["id"]: row for row in rows}
+
+
+def test_export_carries_final_label_how_it_was_decided_and_every_version(
+    reviewed: Store, tmp_path: Path
+) -> None:
+    out = tmp_path / "e.jsonl"
+    export_project(reviewed, project="p", format="jsonl", out=out)
+    rows = _jsonl(out)
+    r1 = rows["r1"]
+    assert r1["gold"] == {"label": "spam"}
+    info = r1["gold_info"]
+    assert (info["method"], info["reviewer"], info["versions"]) == ("adjudicated", "rev", 2)
+    assert info["note"] == "two of three, and it sells" and info["created_at"]
+    versions = r1["gold_versions"]
+    assert [(v["value"], v["method"], v["reviewer"], v["note"]) for v in versions] == [
+        ({"label": "ham"}, "adjudicated", "rev", None),
+        ({"label": "spam"}, "adjudicated", "rev", "two of three, and it sells"),
+    ]
+    assert versions[0]["created_at"] <= versions[1]["created_at"]
+    assert (rows["r0"]["gold_info"]["method"], rows["r0"]["gold_info"]["reviewer"]) == (
+        "consensus",
+        None,
+    )
+    assert rows["r2"]["gold_info"]["method"] == "import"
+    for rid in ("r4", "r5"):
+        assert (rows[rid]["gold"], rows[rid]["gold_info"], rows[rid]["gold_versions"]) == (
+            None,
+            None,
+            [],
+        )
+
+
+def test_each_annotation_says_whether_it_agrees_with_gold(reviewed: Store, tmp_path: Path) -> None:
+    out = tmp_path / "e.jsonl"
+    export_project(reviewed, project="p", format="jsonl", out=out)
+    rows = _jsonl(out)
+    agrees = {
+        rid: {a["source"]["name"]: a["agrees_with_gold"] for a in row["annotations"]}
+        for rid, row in rows.items()
+    }
+    assert agrees["r1"] == {"ann": True, "bob": True, "cy": False}
+    assert agrees["r2"] == {"ann": True, "bob": False, "cy": True}
+    assert agrees["r4"] == {"ann": None, "bob": None}  # no gold: nothing to compare
+
+
+def test_export_writes_each_annotators_agreement_with_the_final_labels(
+    reviewed: Store, tmp_path: Path
+) -> None:
+    out = tmp_path / "e.jsonl"
+    report = export_project(reviewed, project="p", format="jsonl", out=out)
+    assert report.summary_path == tmp_path / "e.jsonl.annotators.json"
+    summary = json.loads(report.summary_path.read_text("utf-8"))
+    assert (summary["project"], summary["records"], summary["gold_records"]) == ("p", 6, 4)
+    by_name = {a["name"]: a for a in summary["annotators"]}
+    # gold: r0 spam, r1 spam, r2 ham, r3 ham; bob missed r2, cy missed r1
+    assert {n: (a["answers"], a["compared"], a["agreed"]) for n, a in by_name.items()} == {
+        "ann": (6, 4, 4),
+        "bob": (5, 4, 3),
+        "cy": (4, 4, 3),
+    }
+    assert by_name["bob"]["rate"] == 0.75 and by_name["ann"]["kind"] == "human"
+    assert [s.to_dict() for s in report.agreement] == summary["annotators"]
+
+
+def test_export_to_standard_output_writes_no_summary_file(
+    reviewed: Store, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    report = export_project(reviewed, project="p", format="jsonl")
+    assert report.summary_path is None and report.gold_records == 4
+    assert len(capsysbinary.readouterr().out.splitlines()) == 6
+    assert list(tmp_path.glob("*.annotators.json")) == []
+
+
+def test_csv_export_has_gold_info_as_json(reviewed: Store, tmp_path: Path) -> None:
+    out = tmp_path / "e.csv"
+    export_project(reviewed, project="p", format="csv", out=out)
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))}
+    assert rows["r1"]["label"] == "spam"
+    assert json.loads(rows["r1"]["gold_info"])["reviewer"] == "rev"
+    assert len(json.loads(rows["r1"]["gold_versions"])) == 2
+    assert rows["r5"]["gold_info"] == "" and json.loads(rows["r5"]["gold_versions"]) == []
+    assert (tmp_path / "e.csv.annotators.json").exists()
+
+
+def test_reviewed_export_reimports_with_its_final_labels_and_no_extra_meta(
+    reviewed: Store, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.jsonl"
+    export_project(reviewed, project="p", format="jsonl", out=first)
+    create_project(reviewed, spec={"slug": "q", "task": "classify", "labels": ["spam", "ham"]})
+    import_files(reviewed, project="q", paths=[first])
+    second = tmp_path / "second.jsonl"
+    export_project(reviewed, project="q", format="jsonl", out=second)
+    before, after = _jsonl(first), _jsonl(second)
+    assert {k: r["gold"] for k, r in after.items()} == {k: r["gold"] for k, r in before.items()}
+    assert all(r["meta"] == {} for r in after.values())
+    assert {r["gold_info"]["method"] for r in after.values() if r["gold_info"]} == {"import"}
+    assert [
+        {k: v for k, v in a.items() if k != "created_at"} for a in after["r1"]["annotations"]
+    ] == [{k: v for k, v in a.items() if k != "created_at"} for a in before["r1"]["annotations"]]

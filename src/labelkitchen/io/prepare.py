@@ -20,7 +20,9 @@ from labelkitchen.errors import ImportFailed, InvalidInput
 from labelkitchen.io.readers import ReadRow
 from labelkitchen.schema import ANSWERS, SOURCE_KINDS, Project, TaskType
 
-_RESERVED = ("meta", "gold", "annotations")
+# Fields an export writes for people and that an import leaves out: ``gold`` is the final label.
+_EXPORT_ONLY = ("gold_info", "gold_versions")
+_RESERVED = ("meta", "gold", "annotations", *_EXPORT_ONLY)
 
 # (project_id, external_id, text, meta_json, content_hash, split): a records row as inserted.
 RecordRow = tuple[int, str | None, str, str | None, bytes, str | None]
@@ -139,6 +141,8 @@ class RecordPreparer:
             label = self._label(data.pop(self.label_key, None), text)
             gold = self._gold(data.pop("gold", None), text)
             annotations = self._annotations(data.pop("annotations", None), text)
+            for key in _EXPORT_ONLY:
+                data.pop(key, None)
             nested = data.pop("meta", None)
             if isinstance(nested, dict):
                 data.update(nested)

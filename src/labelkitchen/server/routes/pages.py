@@ -8,13 +8,14 @@ Jinja autoescapes everything the templates do print.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from labelkitchen.errors import NotFound
+from labelkitchen.schema import ProjectSettings
 from labelkitchen.server.auth import csrf_token
 from labelkitchen.server.deps import MaybeUserDep, Slug, StoreDep
 from labelkitchen.services import accounts
@@ -77,6 +78,7 @@ def _project_page(
     template: str,
     *,
     manage: bool = False,
+    review: bool = False,
     **context: Any,
 ) -> Response:
     if user is None:
@@ -97,6 +99,14 @@ def _project_page(
             status_code=403,
             title="Only owners can change settings",
             message="Ask an owner of this project or an instance admin to change its settings.",
+        )
+    if review and not access.can_review:
+        return _error(
+            request,
+            user,
+            status_code=403,
+            title="Only reviewers can review",
+            message="Reviewing needs the reviewer or owner role in this project: ask an owner.",
         )
     return _page(
         request,
@@ -133,9 +143,40 @@ def record_page(
     return _project_page(request, user, store, slug, "record.html", record_id=record_id)
 
 
+def _choices(name: str) -> list[str]:
+    """The values a ``Literal`` setting of :class:`ProjectSettings` allows, in schema order."""
+    return [str(value) for value in get_args(ProjectSettings.model_fields[name].annotation)]
+
+
 @router.get("/projects/{slug}/settings", response_class=HTMLResponse)
 def settings_page(slug: Slug, request: Request, user: MaybeUserDep, store: StoreDep) -> Response:
-    return _project_page(request, user, store, slug, "settings.html", manage=True)
+    return _project_page(
+        request,
+        user,
+        store,
+        slug,
+        "settings.html",
+        manage=True,
+        queue_strategies=_choices("queue_strategy"),
+        consensus_rules=_choices("consensus_rule"),
+    )
+
+
+SUSPECTED_ERRORS = "/api/projects/{slug}/review/suspected-errors"
+
+
+@router.get("/projects/{slug}/review", response_class=HTMLResponse)
+def review_page(slug: Slug, request: Request, user: MaybeUserDep, store: StoreDep) -> Response:
+    served = request.app.openapi().get("paths", {})  # built once, then cached by FastAPI
+    return _project_page(
+        request,
+        user,
+        store,
+        slug,
+        "review.html",
+        review=True,
+        suspected_errors=SUSPECTED_ERRORS in served,
+    )
 
 
 @router.get("/admin/users", response_class=HTMLResponse)

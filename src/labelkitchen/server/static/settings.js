@@ -1,4 +1,5 @@
-// Project settings (owners and admins): name and description, the label set, the queue, members.
+// Project settings (owners and admins): name and description, the label set, the queue, review
+// (consensus rule, spot-check share), members.
 import { api, boot, el, formData, notify, tint } from "./common.js";
 
 const root = document.getElementById("settings-page");
@@ -35,6 +36,8 @@ async function patch(form, changes) {
 
 const general = document.getElementById("general-form");
 const queue = document.getElementById("queue-form");
+const reviewForm = document.getElementById("review-form");
+const REVIEW_FIELDS = { consensus_rule: String, consensus_threshold: Number, consensus_min_answers: Number, spot_check_share: Number };
 
 function fill() {
   general.elements.name.value = project.name || "";
@@ -45,6 +48,7 @@ function fill() {
   queue.elements.reservation_minutes.value = s.reservation_minutes;
   queue.elements.queue_skips_gold.checked = s.queue_skips_gold;
   if (queue.elements.allow_overlapping_spans) queue.elements.allow_overlapping_spans.checked = s.allow_overlapping_spans;
+  for (const name of Object.keys(REVIEW_FIELDS)) reviewForm.elements[name].value = s[name];
   renderLabels();
 }
 
@@ -64,6 +68,13 @@ queue.addEventListener("submit", (event) => {
   };
   if (queue.elements.allow_overlapping_spans) settings.allow_overlapping_spans = queue.elements.allow_overlapping_spans.checked;
   patch(queue, { settings });
+});
+
+reviewForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const settings = {};
+  for (const [name, convert] of Object.entries(REVIEW_FIELDS)) settings[name] = convert(reviewForm.elements[name].value);
+  patch(reviewForm, { settings });
 });
 
 // ---- labels ----------------------------------------------------------------------------------

@@ -39,17 +39,27 @@ def current_annotations(
     return conn.execute(query).all()
 
 
-def current_gold(
+def gold_history(
     conn: Connection, *, project_id: int, first_id: int, last_id: int
-) -> dict[int, str]:
-    """``record_id -> gold value as raw JSON`` for records ``first_id..last_id``."""
-    g = tables.gold
-    query = select(g.c.record_id, cast(g.c.value, Text)).where(
-        g.c.project_id == project_id,
-        g.c.record_id.between(first_id, last_id),
-        g.c.superseded_by.is_(None),
+) -> Sequence[Row[Any]]:
+    """Every gold version of records ``first_id..last_id``, by record and oldest first, with
+    the value as raw JSON and the reviewer's username (``None`` for consensus and imports)."""
+    g, u = tables.gold, tables.users
+    query = (
+        select(
+            g.c.record_id,
+            cast(g.c.value, Text).label("value"),
+            g.c.method,
+            u.c.username.label("reviewer"),
+            g.c.note,
+            g.c.created_at,
+            g.c.superseded_by,
+        )
+        .outerjoin(u, u.c.id == g.c.user_id)
+        .where(g.c.project_id == project_id, g.c.record_id.between(first_id, last_id))
+        .order_by(g.c.record_id, g.c.id)
     )
-    return {int(row[0]): row[1] for row in conn.execute(query)}
+    return conn.execute(query).all()
 
 
 def count_annotations(conn: Connection, *, project_id: int) -> Sequence[Row[Any]]:
