@@ -544,6 +544,22 @@ def test_span_lf_votes_are_stored_with_their_offsets(weak_spans_store: Store) ->
     assert all(text[start:end].lower() in lowered for text, start, end, _ in rows)
 
 
+def test_span_lf_coverage_counts_records_not_spans(store: Store, tmp_path: Path) -> None:
+    from labelkitchen.services.weak import apply_project_lfs, load_lfs
+
+    create_project(store, spec={"slug": "g", "task": "spans", "labels": ["location"]})
+    texts = ["Paris and Paris again, then Paris", "Boston", "nothing here", "still nothing"]
+    import_rows(store, project="g", rows=[{"text": t} for t in texts])
+    rules = tmp_path / "lfs.json"
+    rules.write_text(
+        json.dumps([{"type": "gazetteer", "name": "places", "terms": PLACES, "label": "location"}]),
+        encoding="utf-8",
+    )
+    report = apply_project_lfs(store, project="g", lfs=load_lfs(rules))
+    assert report.votes["places"] == 4 and report.covered == {"places": 2}
+    assert report.coverage("places") == 0.5
+
+
 def test_weak_spans_train_the_tagger_where_no_human_labelled(weak_spans_store: Store) -> None:
     project = get_project(weak_spans_store, slug="wk")
     data = _collect(weak_spans_store, project, weak=True)

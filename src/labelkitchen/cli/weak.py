@@ -39,8 +39,7 @@ def apply(
     )
     table = Table("LF", "votes", "coverage")
     for name in report.lfs:
-        votes = report.votes[name]
-        table.add_row(name, f"{votes:,}", _pct(votes / report.n_records))
+        table.add_row(name, f"{report.votes[name]:,}", _pct(report.coverage(name)))
     console.print(table)
     for fault in report.faults:
         console.print(

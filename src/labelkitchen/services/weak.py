@@ -54,6 +54,14 @@ class LFApplyReport:
     votes: dict[str, int]
     faults: tuple[LFFault, ...]
     seconds: float
+    covered: dict[str, int] | None = None
+    """Records with at least one vote per LF, where that differs from ``votes`` (span LFs)."""
+
+    def coverage(self, name: str) -> float:
+        """The share of records the LF voted on."""
+        if not self.n_records:
+            return 0.0
+        return (self.covered or self.votes)[name] / self.n_records
 
 
 @dataclass(frozen=True)
@@ -229,6 +237,7 @@ def _apply_span_lfs(
     record_ids = np.array([item.id for item in items], dtype=np.int64)
     votes = result.votes
     counts: dict[str, int] = {}
+    covered: dict[str, int] = {}
     with store.write() as conn:
         for j, lf in enumerate(lfs):
             spec: dict[str, Any] = (
@@ -254,6 +263,7 @@ def _apply_span_lfs(
             )
             queries.replace_span_votes(conn, project_id=row.id, source_id=source_id, votes=stored)
             counts[lf.name] = len(stored)
+            covered[lf.name] = len({record for record, *_ in stored})
     return LFApplyReport(
         project=row.slug,
         n_records=len(items),
@@ -261,6 +271,7 @@ def _apply_span_lfs(
         votes=counts,
         faults=result.faults,
         seconds=time.perf_counter() - started,
+        covered=covered,
     )
 
 
