@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from labelkitchen.cli.app import app
 from labelkitchen.demo import lfs_path
 from labelkitchen.errors import InvalidInput, NotFound
+from labelkitchen.services.demo import build_demo
 from labelkitchen.services.exporting import export_project
 from labelkitchen.services.importing import import_rows
 from labelkitchen.services.projects import create_project
@@ -123,6 +124,12 @@ def test_spans_projects_are_refused_with_a_reason(store: Store) -> None:
     import_rows(store, project="n", rows=[{"text": "Ann"}])
     with pytest.raises(InvalidInput, match="classify projects so far"):
         apply_project_lfs(store, project="n", lfs=LFS)
+
+
+def test_demo_label_model_is_not_below_majority_vote(sqlite_store: Store) -> None:
+    fit = build_demo(sqlite_store).label_model
+    assert fit.test_accuracy is not None and fit.test_majority_accuracy is not None
+    assert fit.test_accuracy >= fit.test_majority_accuracy
 
 
 def test_demo_rules_load() -> None:

@@ -255,3 +255,12 @@ def test_span_past_the_text_end_is_a_fault():
     assert result.faults[0].lf == "lf_overlong"
     assert result.faults[0].count == len(TEXTS)
     assert "past the text" in result.faults[0].first_traceback
+
+
+def test_cache_hashes_the_same_records_once():
+    cache = LFCache()
+    records = [Record(t, {}, i) for i, t in enumerate(TEXTS)]
+    first = cache.content_hashes(records)
+    assert cache.content_hashes(list(records)) is first  # the very same objects: reused
+    copies = [Record(r.text, {"edited": True}, r.id) for r in records]
+    assert not np.array_equal(cache.content_hashes(copies), first)  # new objects: hashed

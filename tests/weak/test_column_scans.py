@@ -128,3 +128,28 @@ def test_label_matrix_stores_four_byte_indices():
     L = LabelMatrix.from_dense(dense)
     assert L.csr.indices.dtype == np.int32
     assert L.nbytes / L.n_votes < 6
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["plain ascii words", "two  words", ""],
+        ["caf\u00e9 au lait", "\ufeffbom then words", "emoji 🎵 song"],  # UTF-8 byte path
+        ["no\u00a0break", "ideographic\u3000space", "x"],  # a non-ASCII space: code points
+        ["nul\x00inside text", "next"],  # a NUL inside a text is not a separator
+    ],
+)
+def test_word_counts_on_each_path_equal_str_split(texts):
+    assert TextColumn(texts).word_counts().tolist() == [len(t.split()) for t in texts]
+
+
+def test_rows_matching_scans_one_match_per_text():
+    texts = ["aaa aaa aaa", "b", "xa"]
+    column = TextColumn(texts)
+    assert column.rows_matching(re.compile("a")).tolist() == [0, 2]
+    assert column.rows_containing("a", lower=False).tolist() == [0, 2]
+
+
+def test_rows_matching_keeps_a_pattern_with_a_global_inline_flag():
+    column = TextColumn(["Hello there", "nothing", "HELLO"])
+    assert column.rows_matching(re.compile("(?i)hello")).tolist() == [0, 2]

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from labelkitchen.errors import InvalidInput
-from labelkitchen.weak import conflict_counts, lf_summary, score_with_abstains, wilson_interval
+from labelkitchen.weak import (
+    PairwiseCache,
+    conflict_counts,
+    lf_summary,
+    score_with_abstains,
+    wilson_interval,
+)
 
 NAMES = ["a", "b", "c", "d"]
 
@@ -133,3 +142,53 @@ def test_covered_mask_can_come_from_the_label_matrix(tiny_L, tiny_y):
     report = score_with_abstains(tiny_y, np.zeros(6, dtype=int), covered=covered, fill=1)
     assert report.n_covered == 5
     assert report.filled == pytest.approx(4 / 6)
+
+
+def edited(L, column, rng):
+    """``L`` with one LF's votes redrawn (an edited LF)."""
+    changed = np.array(L, copy=True)
+    changed[:, column] = rng.integers(-1, 3, size=changed.shape[0])
+    return changed
+
+
+def test_pairwise_cache_recomputes_only_the_edited_lf():
+    rng = np.random.default_rng(0)
+    L = rng.integers(-1, 3, size=(200, 6))
+    cache = PairwiseCache()
+    lf_summary(L, n_classes=3, cache=cache)
+    assert cache.recomputed == (0, 1, 2, 3, 4, 5)
+    after = edited(L, 4, rng)
+    summary = lf_summary(after, n_classes=3, cache=cache)
+    assert cache.recomputed == (4,)
+    assert np.array_equal(summary.conflict_counts, conflict_counts(after, 3))
+
+
+def test_pairwise_cache_starts_afresh_when_records_change():
+    rng = np.random.default_rng(1)
+    L = rng.integers(-1, 2, size=(50, 3))
+    cache = PairwiseCache()
+    lf_summary(L, cache=cache)
+    more = np.vstack([L, rng.integers(-1, 2, size=(5, 3))])
+    summary = lf_summary(more, cache=cache)
+    assert cache.recomputed == (0, 1, 2)
+    assert np.array_equal(summary.conflict_counts, conflict_counts(more))
+
+
+@given(
+    hnp.arrays(
+        np.int64, st.tuples(st.integers(1, 30), st.integers(2, 6)), elements=st.integers(-1, 2)
+    ),
+    st.data(),
+)
+@settings(max_examples=60, deadline=None)
+def test_cached_summary_equals_a_fresh_one_after_any_edit(L, data):
+    cache = PairwiseCache()
+    lf_summary(L, n_classes=3, cache=cache)
+    column = data.draw(st.integers(0, L.shape[1] - 1))
+    votes = data.draw(hnp.arrays(np.int64, L.shape[0], elements=st.integers(-1, 2)))
+    after = L.copy()
+    after[:, column] = votes
+    cached = lf_summary(after, n_classes=3, cache=cache)
+    fresh = lf_summary(after, n_classes=3)
+    assert cached.rows == fresh.rows
+    assert np.array_equal(cached.conflict_counts, fresh.conflict_counts)

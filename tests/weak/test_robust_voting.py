@@ -153,5 +153,64 @@ def test_learned_ties_never_overrule_a_clear_majority(L):
 def test_label_model_default_is_majority_vote_with_learned_ties():
     L, y = one_sided()
     model = LabelModel().fit(L)
-    assert model.selected_ == "majority_vote.v1(tie_break_model='weighted_vote.v1')"
+    assert model.selected_ == (
+        "majority_vote.v1(tie_break_check='dawid_skene.v1', tie_break_model='weighted_vote.v1')"
+    )
     assert expected_accuracy(model, L, y) >= expected_accuracy(MajorityVote().fit(L), L, y)
+
+
+# checked tie-breaking ---------------------------------------------------------------------------
+
+
+def one_sided_unbalanced(seed, n=4000, n_lfs=12, k=3):
+    """One-sided LFs (LF j votes class j % k) over unbalanced classes, each with a random
+    precision in (0.55, 0.95) and coverage in (0.03, 0.4)."""
+    rng = np.random.default_rng(seed)
+    balance = rng.dirichlet(np.full(k, 3.0))
+    y = rng.choice(k, n, p=balance)
+    L = np.full((n, n_lfs), -1)
+    for j in range(n_lfs):
+        c, precision, coverage = j % k, rng.uniform(0.55, 0.95), rng.uniform(0.03, 0.4)
+        fire = np.where(
+            y == c, coverage * precision / balance[c], coverage * (1 - precision) / (1 - balance[c])
+        )
+        L[rng.random(n) < np.clip(fire, 0, 1), j] = c
+    return L, y
+
+
+def test_a_checked_tie_break_stays_above_majority_vote_where_one_model_alone_falls_below():
+    L, y = one_sided_unbalanced(6)
+    majority = expected_accuracy(MajorityVote(n_classes=3).fit(L), L, y)
+    alone = MajorityVote(n_classes=3, tie_break_model="weighted_vote.v1").fit(L)
+    checked = MajorityVote(
+        n_classes=3, tie_break_model="weighted_vote.v1", tie_break_check="dawid_skene.v1"
+    ).fit(L)
+    assert expected_accuracy(alone, L, y) < majority - 0.02
+    assert expected_accuracy(checked, L, y) >= majority
+
+
+def test_a_tie_the_models_disagree_on_stays_a_tie():
+    L = np.array([[0, 1, -1], [0, -1, -1], [-1, 1, 1], [0, 0, 1]] * 5)
+    checked = MajorityVote(tie_break_model="weighted_vote.v1", tie_break_check="dawid_skene.v1")
+    checked.fit(L)
+    first = checked.tie_model_.predict_proba(L[:1]).argmax()
+    second = checked.tie_check_model_.predict_proba(L[:1]).argmax()
+    probs = checked.predict_proba(L[:1])[0]
+    if first == second:
+        assert probs[first] == 1.0
+    else:
+        assert probs.tolist() == [0.5, 0.5]
+
+
+def test_a_tie_check_needs_a_tie_break_model():
+    with pytest.raises(InvalidInput, match="tie_break_check"):
+        MajorityVote(tie_break_check="dawid_skene.v1").fit(np.array([[0, 1]]))
+
+
+def test_checked_majority_vote_round_trips(tmp_path):
+    L, _ = one_sided_unbalanced(2, n=500)
+    model = MajorityVote(
+        n_classes=3, tie_break_model="weighted_vote.v1", tie_break_check="dawid_skene.v1"
+    ).fit(L)
+    loaded = MajorityVote.load(model.save(tmp_path / "mv"))
+    assert np.array_equal(loaded.predict_proba(L), model.predict_proba(L))

@@ -18,6 +18,7 @@ from labelkitchen.weak.analysis import (
     CoverageReport,
     LFStats,
     LFSummary,
+    PairwiseCache,
     conflict_counts,
     lf_summary,
     score_with_abstains,
@@ -53,6 +54,7 @@ from labelkitchen.weak.models import (
 from labelkitchen.weak.multilabel import fit_per_label, predict_proba_per_label
 from labelkitchen.weak.readers import WrenchSplit, read_snorkel_arrays, read_wrench
 from labelkitchen.weak.rule_lfs import keyword_lf, lookup_lf, regex_lf, threshold_lf
+from labelkitchen.weak.span_hmm import TagHMM
 from labelkitchen.weak.span_lfs import gazetteer_span_lf, regex_span_lf
 from labelkitchen.weak.spans import aggregate_spans, tags_to_spans, token_label_matrix
 from labelkitchen.weak.stats import LabelStats, compute_stats, merge_stats
@@ -77,11 +79,13 @@ __all__ = [
     "MajorityVote",
     "MatrixCompletion",
     "MultilabelApplyResult",
+    "PairwiseCache",
     "ProcessApplier",
     "Record",
     "SerialApplier",
     "SpanApplyResult",
     "SpanVotes",
+    "TagHMM",
     "WeightedVote",
     "WrenchSplit",
     "aggregate_spans",

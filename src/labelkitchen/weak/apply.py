@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from labelkitchen.errors import InvalidInput
 from labelkitchen.weak.appliers import Applier, ProcessApplier, SerialApplier
-from labelkitchen.weak.cache import FAULT, LFCache, content_hashes
+from labelkitchen.weak.cache import FAULT, LFCache
 from labelkitchen.weak.columns import TextColumn
 from labelkitchen.weak.labels import ABSTAIN, LabelIndex, label_names
 from labelkitchen.weak.lf import ColumnVotes, LabelingFunction, LFKind, Record, as_record
@@ -188,7 +188,7 @@ def apply_lfs(
     codes = np.full((len(lf_list), n), ABSTAIN, dtype=np.int8)
     tracebacks: list[str | None] = [None] * len(lf_list)
     missing = np.ones((len(lf_list), n), dtype=bool)
-    hashes = content_hashes(items) if cache is not None else None
+    hashes = cache.content_hashes(items) if cache is not None else None
     if cache is not None and hashes is not None:
         for j, key in enumerate(keys):
             found, cached, first = cache.lookup(key, hashes)
@@ -331,7 +331,10 @@ def apply_span_lfs(
 def as_records(records: Iterable[object]) -> list[Record | str]:
     """Every item as a :class:`Record`, except plain strings, kept as they are (a record with
     that text, no meta and its position as id) so declarative LFs never wait for objects."""
-    return [item if type(item) is str else as_record(item, i) for i, item in enumerate(records)]
+    items = records if isinstance(records, list) else list(records)
+    if all(type(item) is str or type(item) is Record for item in items):  # nothing to convert
+        return list(items)
+    return [item if type(item) is str else as_record(item, i) for i, item in enumerate(items)]
 
 
 def _record_at(items: Sequence[Record | str], position: int) -> Record | str:

@@ -7,12 +7,17 @@ to be right. The label set is part of the key, since it decides the class indice
 
 The cache lives in memory; the caller owns it and passes it to
 :func:`~labelkitchen.weak.apply.apply_lfs` (the store keeps votes per LF version for the workbench).
+It also remembers the content hashes of the last records it saw: applying again to the very same
+record objects (the usual edit loop) does not hash every text again. Records are immutable
+(:class:`~labelkitchen.weak.lf.Record` is frozen, strings are), so the same objects have the same
+content; a meta mapping changed in place is the one thing this cannot see.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +47,7 @@ class LFCache:
         # each record's position once (the last lookup's positions are kept for the next).
         self._tables: list[npt.NDArray[np.uint64]] = []
         self._last: tuple[Any, Any, npt.NDArray[np.bool_], npt.NDArray[np.int64]] | None = None
+        self._hashed: tuple[list[Record | str], npt.NDArray[np.uint64]] | None = None
 
     def __len__(self) -> int:
         """Number of cached (LF version, label set) columns."""
@@ -51,6 +57,21 @@ class LFCache:
         self._columns.clear()
         self._tables.clear()
         self._last = None
+        self._hashed = None
+
+    def content_hashes(self, records: Sequence[Record | str]) -> npt.NDArray[np.uint64]:
+        """:func:`content_hashes` of ``records``, reused when they are the very objects of the
+        previous call (kept referenced here, so no other object can take their identity)."""
+        held = self._hashed
+        if (
+            held is not None
+            and len(held[0]) == len(records)
+            and all(map(operator.is_, held[0], records))
+        ):
+            return held[1]
+        hashes = content_hashes(records)
+        self._hashed = (list(records), hashes)
+        return hashes
 
     def lookup(
         self, key: tuple[str, tuple[str, ...] | None], hashes: npt.NDArray[np.uint64]

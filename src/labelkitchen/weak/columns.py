@@ -12,6 +12,7 @@ Case-insensitive matching compares ``str.lower()`` of text and terms.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -106,6 +107,19 @@ class TextColumn:
         joined, starts = self.joined(field)
         if not joined:
             return np.zeros(len(starts), dtype=np.int64)
+        plain = joined.count(SEPARATOR) == len(starts) - 1  # no NUL inside a text
+        if plain and (joined.isascii() or _UNICODE_SPACE.search(joined) is None):
+            # UTF-8 bytes: every non-ASCII character is a run of bytes >= 0x80, none of them
+            # space (checked above), and the NUL separators stay single bytes
+            data = np.frombuffer(joined.encode("utf-8") + b"\x00", dtype=np.uint8)
+            space = _BYTE_SPACE[data]
+            begins = ~space
+            begins[1:] &= space[:-1]
+            first_bytes = np.concatenate([[0], np.flatnonzero(data == 0)[:-1] + 1])
+            # per text, the word starts from its first byte on (an empty text's first byte is
+            # the next separator, never a word start; the sentinel closes the last text)
+            counts = np.add.reduceat(begins, first_bytes, dtype=np.int64)
+            return np.asarray(counts, dtype=np.int64)
         if joined.isascii():
             space = _ASCII_SPACE[np.frombuffer(joined.encode("ascii"), dtype=np.uint8)]
         else:
@@ -120,10 +134,7 @@ class TextColumn:
     def rows_containing(self, literal: str, field: str | None = None, *, lower: bool) -> IntArray:
         """Rows whose text (lower-cased if ``lower``) contains ``literal``, in order."""
         joined, starts = self.joined(field, lower=lower)
-        positions = np.fromiter(
-            (m.start() for m in re.finditer(re.escape(literal), joined)), dtype=np.int64
-        )
-        return _rows_of(positions, starts)
+        return _rows_of(_first_positions(re.escape(literal), 0, joined), starts)
 
     def rows_matching(
         self, pattern: re.Pattern[str], field: str | None = None, *, lower: bool = False
@@ -131,8 +142,7 @@ class TextColumn:
         """Rows in which ``pattern`` matches, from one scan of the joined column (only for
         patterns that cannot match across the separator; see ``regex_literals.column_safe``)."""
         joined, starts = self.joined(field, lower=lower)
-        positions = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
-        return _rows_of(positions, starts)
+        return _rows_of(_first_positions(pattern.pattern, pattern.flags, joined), starts)
 
     def case_special_rows(self, field: str | None = None) -> IntArray:
         """Rows holding a character that ``re.IGNORECASE`` matches to an ASCII letter other than
@@ -142,11 +152,7 @@ class TextColumn:
         cached = self._special.get(key)
         if cached is None:
             joined, starts = self.joined(field)
-            positions = np.zeros(0, dtype=np.int64)
-            if any(c in joined for c in _CASE_SPECIAL_CHARS):  # a plain find is far quicker
-                found = (m.start() for m in _CASE_SPECIAL.finditer(joined))
-                positions = np.fromiter(found, dtype=np.int64)
-            cached = _rows_of(positions, starts)
+            cached = _rows_of(_char_positions(joined, _CASE_SPECIAL_CHARS), starts)
             self._special[key] = cached
         return cached
 
@@ -176,6 +182,36 @@ def _lower_joined(plain: tuple[str, IntArray]) -> tuple[str, IntArray] | None:
     return lowered, moved
 
 
+@functools.lru_cache(maxsize=256)
+def _to_row_end(pattern: str, flags: int) -> re.Pattern[str]:
+    """``pattern`` followed by the rest of its text: a match then ends at the separator, so a
+    scan of the joined column yields at most one match per text, at the same (leftmost) start
+    the bare pattern would give (a trailing ``[^\\0]*`` can always match empty). Falls back to
+    the bare pattern where wrapping it is not valid (a global inline flag such as ``(?i)``)."""
+    try:
+        return re.compile(f"(?:{pattern})[^{SEPARATOR}]*", flags)
+    except re.error:
+        return re.compile(pattern, flags)
+
+
+def _char_positions(text: str, chars: str) -> IntArray:
+    """Ascending positions of any of ``chars`` (rare characters) in ``text``: ``str.find`` per
+    character, far quicker than a character-class scan of a long text."""
+    found: list[int] = []
+    for char in chars:
+        at = text.find(char)
+        while at >= 0:
+            found.append(at)
+            at = text.find(char, at + 1)
+    return np.asarray(sorted(found), dtype=np.int64)
+
+
+def _first_positions(pattern: str, flags: int, joined: str) -> IntArray:
+    """Where ``pattern`` first matches in each text of a joined column (ascending)."""
+    scan = _to_row_end(pattern, flags)
+    return np.fromiter((m.start() for m in scan.finditer(joined)), dtype=np.int64)
+
+
 def _rows_of(positions: IntArray, starts: IntArray) -> IntArray:
     """The distinct rows holding the (ascending) ``positions`` of a joined column."""
     if positions.size == 0:
@@ -190,11 +226,16 @@ def _rows_of(positions: IntArray, starts: IntArray) -> IntArray:
 EXPANDING_LOWER = "\u0130"
 _EXPANDING = re.compile("[" + EXPANDING_LOWER + "]")
 _CASE_SPECIAL_CHARS = "\u0130\u0131\u017f"
-_CASE_SPECIAL = re.compile("[" + _CASE_SPECIAL_CHARS + "]")
 
 # Characters ``str.split()`` splits on (``str.isspace``), as code points.
 _SPACE = np.array([chr(c).isspace() for c in range(0x3002)], dtype=bool)  # last: "above"
 _ASCII_SPACE = _SPACE[:256].copy()
+_BYTE_SPACE = np.zeros(256, dtype=bool)  # as UTF-8 bytes: ASCII spaces and the NUL separator
+_BYTE_SPACE[:128] = _SPACE[:128]
+_BYTE_SPACE[0] = True
+_UNICODE_SPACE = re.compile(
+    "[" + "".join(chr(c) for c in range(128, 0x110000) if chr(c).isspace()) + "]"
+)
 
 
 class TermMatcher:
@@ -222,8 +263,7 @@ class TermMatcher:
     def candidate_rows(self, column: TextColumn, field: str | None = None) -> IntArray:
         """Rows where some term occurs as a substring (a superset of the matching rows)."""
         joined, starts = column.joined(field, lower=self.lower)
-        positions = np.fromiter((m.start() for m in self.scan.finditer(joined)), dtype=np.int64)
-        return _rows_of(positions, starts)
+        return _rows_of(_first_positions(self.scan.pattern, self.scan.flags, joined), starts)
 
     def rows(self, column: TextColumn, field: str | None = None) -> IntArray:
         """Rows where some term occurs (as a whole word when ``whole_word``)."""

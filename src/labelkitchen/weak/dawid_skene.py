@@ -116,32 +116,58 @@ class DawidSkene(BaseLabelModel):
             balance = (per_class + self.smoothing) / (per_class.sum() + k * self.smoothing)
         else:
             balance = fixed_balance
-        votes = np.asarray(one_hot.T @ weighted).reshape(n_lfs, k, k)
-        counts = votes.transpose(0, 2, 1)  # source, true class, vote
-        if self.abstain == "outcome":
-            abstains = np.clip(per_class[None, :] - counts.sum(axis=2), 0.0, None)
-            counts = np.concatenate([counts, abstains[:, :, None]], axis=2)
-        counts = counts + self.smoothing
-        totals = counts.sum(axis=2, keepdims=True)
-        confusion = counts / np.where(totals > 0, totals, 1.0)
-        return np.asarray(balance, dtype=np.float64), np.asarray(confusion, dtype=np.float64)
+        confusion = fit_confusion(
+            one_hot, weighted, n_lfs, k, abstain=self.abstain, smoothing=self.smoothing
+        )
+        return np.asarray(balance, dtype=np.float64), confusion
 
     def _log_joint(self, one_hot: Any, balance: FloatArray, confusion: FloatArray) -> FloatArray:
-        k = balance.size
-        log_conf = np.log(np.clip(confusion, 1e-300, None))
-        log_votes = log_conf[:, :, :k]  # source, class, vote
         base = np.log(np.clip(balance, 1e-300, None))
-        if self.abstain == "outcome":
-            log_abstain = log_conf[:, :, k]  # source, class
-            base = base + log_abstain.sum(axis=0)
-            log_votes = log_votes - log_abstain[:, :, None]
-        table = log_votes.transpose(0, 2, 1).reshape(-1, k)  # (source, vote) x class
-        product = one_hot @ table
-        return np.asarray(product, dtype=np.float64) + base[None, :]
+        return log_evidence(one_hot, confusion, abstain=self.abstain) + base[None, :]
 
     def _predict_proba(self, L: LabelMatrix) -> FloatArray:
         one_hot = L.one_hot(self.n_classes_)
         return softmax_rows(self._log_joint(one_hot, self.class_balance_, self.confusion_))
+
+
+def fit_confusion(
+    one_hot: Any,
+    weighted: FloatArray,
+    n_lfs: int,
+    k: int,
+    *,
+    abstain: AbstainMode,
+    smoothing: float,
+) -> FloatArray:
+    """The M-step for the sources: ``P(vote | true class)`` per source (``n_lfs x K x K``, or
+    ``x (K + 1)`` with the abstain outcome last) from ``weighted``, the records' class
+    posteriors times their counts, and ``one_hot`` (:meth:`LabelMatrix.one_hot`) of their
+    votes; ``smoothing`` pseudo-counts per cell. Shared with the BIO-tag HMM over tokens."""
+    per_class = weighted.sum(axis=0)
+    votes = np.asarray(one_hot.T @ weighted).reshape(n_lfs, k, k)
+    counts = votes.transpose(0, 2, 1)  # source, true class, vote
+    if abstain == "outcome":
+        abstains = np.clip(per_class[None, :] - counts.sum(axis=2), 0.0, None)
+        counts = np.concatenate([counts, abstains[:, :, None]], axis=2)
+    counts = counts + smoothing
+    totals = counts.sum(axis=2, keepdims=True)
+    return np.asarray(counts / np.where(totals > 0, totals, 1.0), dtype=np.float64)
+
+
+def log_evidence(one_hot: Any, confusion: FloatArray, *, abstain: AbstainMode) -> FloatArray:
+    """``records x K``: ``log P(the record's votes | true class)`` under the per-source
+    ``confusion`` of :func:`fit_confusion` (sources independent given the class)."""
+    k = confusion.shape[1]
+    log_conf = np.log(np.clip(confusion, 1e-300, None))
+    log_votes = log_conf[:, :, :k]  # source, class, vote
+    base = np.zeros(k)
+    if abstain == "outcome":
+        log_abstain = log_conf[:, :, k]  # source, class
+        base = log_abstain.sum(axis=0)
+        log_votes = log_votes - log_abstain[:, :, None]
+    table = log_votes.transpose(0, 2, 1).reshape(-1, k)  # (source, vote) x class
+    product = one_hot @ table
+    return np.asarray(product, dtype=np.float64) + base[None, :]
 
 
 def _initial_posterior(rows: LabelMatrix, k: int) -> FloatArray:
@@ -158,4 +184,4 @@ def _accuracies(balance: FloatArray, confusion: FloatArray, k: int) -> npt.NDArr
     return np.asarray(correct / np.where(cast > 0, cast, 1.0), dtype=np.float64)
 
 
-__all__ = ["DawidSkene"]
+__all__ = ["AbstainMode", "DawidSkene", "fit_confusion", "log_evidence"]

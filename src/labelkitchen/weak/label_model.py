@@ -1,10 +1,13 @@
 """The recommended default: pick a label model on dev gold, never worse than majority vote there.
 
 Without dev gold, :class:`LabelModel` fits ``default``: majority vote whose ties are broken by
-``default_tie_break`` (the accuracy-weighted vote), so it follows the majority wherever that is
-clear and uses learned source accuracies only where the votes tie. On synthetic LF sets the
-unsupervised models that reweight every vote sometimes fell far below majority vote; this one
-stays within a few points of it at worst. With dev gold it fits every candidate (models and their
+``default_tie_break`` (the accuracy-weighted vote), checked by ``default_tie_check``
+(Dawid-Skene): it follows the majority wherever that is clear, and decides a tie only where both
+learned models pick the same class (else the tie stays a tie). On synthetic LF sets the
+unsupervised models that reweight every vote sometimes fell far below majority vote, and either
+tie-breaker alone fell below it on some (the weighted vote on one-sided LFs over three classes,
+Dawid-Skene on TREC); checked by each other they stayed at or above it on every LF set tried
+(docs/weak-supervision.md lists them). With dev gold it fits every candidate (models and their
 main settings, each with the class balance from dev gold and with a uniform one), scores each on
 the dev records with ``metric``, and keeps the best, but only if it beats majority vote by more
 than chance: in ``n_bootstrap`` paired resamples of the dev records it must beat majority vote in
@@ -39,6 +42,10 @@ CandidateSpec = tuple[str, dict[str, Any]]
 DEFAULT_CANDIDATES: tuple[CandidateSpec, ...] = (
     ("majority_vote.v1", {}),
     ("majority_vote.v1", {"tie_break_model": "weighted_vote.v1"}),
+    (
+        "majority_vote.v1",
+        {"tie_break_model": "weighted_vote.v1", "tie_break_check": "dawid_skene.v1"},
+    ),
     ("weighted_vote.v1", {"accuracy_source": "agreement"}),
     ("weighted_vote.v1", {"accuracy_source": "agreement", "one_sided": "free"}),
     ("weighted_vote.v1", {"accuracy_source": "dev"}),
@@ -64,7 +71,8 @@ class LabelModel(BaseLabelModel):
     (the fitted chosen model), ``selected_`` (its description), ``scores_`` (dev score per
     candidate; empty without dev gold), ``class_balance_``. ``default`` names the model fitted
     without dev gold; when it is majority vote, ``default_tie_break`` names the model that
-    breaks its ties (``None``: a coin).
+    breaks its ties (``None``: a coin) and ``default_tie_check`` the model that must agree
+    for a tie to be broken (``None``: no check).
     """
 
     def __init__(
@@ -76,6 +84,7 @@ class LabelModel(BaseLabelModel):
         metric: Metric = "accuracy",
         default: str = "majority_vote.v1",
         default_tie_break: str | None = "weighted_vote.v1",
+        default_tie_check: str | None = "dawid_skene.v1",
         confidence: float = 1.0,
         n_bootstrap: int = 500,
         n_folds: int = 5,
@@ -87,6 +96,7 @@ class LabelModel(BaseLabelModel):
         self.metric = metric
         self.default = default
         self.default_tie_break = default_tie_break
+        self.default_tie_check = default_tie_check
         self.confidence = confidence
         self.n_bootstrap = n_bootstrap
         self.n_folds = n_folds
@@ -169,9 +179,12 @@ class LabelModel(BaseLabelModel):
         return specs
 
     def _default_params(self) -> dict[str, Any]:
-        if self.default == _BASELINE and self.default_tie_break is not None:
-            return {"tie_break_model": self.default_tie_break}
-        return {}
+        if self.default != _BASELINE or self.default_tie_break is None:
+            return {}
+        params = {"tie_break_model": self.default_tie_break}
+        if self.default_tie_check is not None:
+            params["tie_break_check"] = self.default_tie_check
+        return params
 
     def _build(self, name: str, params: dict[str, Any], n_classes: int) -> BaseLabelModel:
         cls = get_model(name)

@@ -29,6 +29,7 @@ from labelkitchen.weak.labels import ABSTAIN
 from labelkitchen.weak.majority import MajorityVote
 from labelkitchen.weak.matrix import LabelMatrix
 from labelkitchen.weak.model_base import BaseLabelModel
+from labelkitchen.weak.span_hmm import TagHMM
 
 Tokens = list[tuple[int, int]]
 Tokenizer = Callable[[str], Tokens]
@@ -144,23 +145,31 @@ def aggregate_spans(
     texts: Sequence[str],
     *,
     n_classes: int,
-    model: BaseLabelModel | None = None,
+    model: BaseLabelModel | TagHMM | None = None,
     unmarked: Literal["abstain", "outside"] = "abstain",
     tokenizer: Tokenizer = tokenize,
 ) -> list[list[Span]]:
     """Consensus spans per record from the span votes of several LFs.
 
-    ``model`` aggregates the token tags (default: :class:`MajorityVote`); an unfitted model is
-    fitted on the token matrix here. Tokens no LF marked stay ``O``.
+    ``model`` aggregates the token tags: a label model over tokens as independent records
+    (default: :class:`MajorityVote`; :class:`~labelkitchen.weak.DawidSkene` when LFs differ in
+    quality), or a :class:`~labelkitchen.weak.span_hmm.TagHMM`, which also learns how tags
+    follow each other. An unfitted model is fitted on the token matrix here. Tokens no LF
+    marked stay ``O``.
     """
     matrix = token_label_matrix(
         votes, texts, n_classes=n_classes, unmarked=unmarked, tokenizer=tokenizer
     )
     n_tags = matrix.n_tags
-    aggregator = model if model is not None else MajorityVote(n_classes=n_tags)
-    if not hasattr(aggregator, "n_classes_"):
-        aggregator.fit(matrix.L)
-    probs = aggregator.predict_proba(matrix.L) if matrix.L.n_records else np.zeros((0, n_tags))
+    if isinstance(model, TagHMM):
+        if not hasattr(model, "confusion_"):
+            model.fit(matrix)
+        probs = model.predict_proba(matrix)
+    else:
+        aggregator = model if model is not None else MajorityVote(n_classes=n_tags)
+        if not hasattr(aggregator, "n_classes_"):
+            aggregator.fit(matrix.L)
+        probs = aggregator.predict_proba(matrix.L) if matrix.L.n_records else np.zeros((0, n_tags))
     if probs.shape[1] != n_tags:
         raise InvalidInput(f"the model predicts {probs.shape[1]} classes, expected {n_tags} tags")
     if unmarked == "abstain":

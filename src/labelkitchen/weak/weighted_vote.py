@@ -188,16 +188,16 @@ def _leave_one_out_agreement(
     mine = scores.ravel()[flat] - own  # the vote's class after removing the vote itself
     was_top = at_top.ravel()[flat]
     n_top_here = n_top[rows]
-    shared = was_top & (n_top_here >= 2)
-    best_other = np.where(was_top & ~shared, top2[rows], top1[rows])  # max over other classes
-    n_other = np.where(was_top, np.where(shared, n_top_here - 1, n_second[rows]), n_top_here)
-    best_other = np.where(n_other > 0, best_other, -np.inf)
-    leader = np.maximum(mine, best_other)
-    use = leader > eps
-    agree = np.where(
-        mine > best_other + eps, 1.0, np.where(mine >= best_other - eps, 1.0 / (n_other + 1), 0.0)
-    )
-    return np.asarray(agree, dtype=np.float64), np.asarray(use, dtype=bool)
+    alone = was_top & (n_top_here == 1)  # its class led alone: the others' best is the runner-up
+    best_other = np.where(alone, top2[rows], top1[rows])  # max over the other classes
+    n_other = np.where(alone, n_second[rows], n_top_here - was_top)
+    best_other[n_other == 0] = -np.inf
+    use = np.maximum(mine, best_other) > eps
+    agree = np.zeros(mine.size)
+    agree[mine > best_other + eps] = 1.0
+    level = np.abs(mine - best_other) <= eps
+    agree[level] = 1.0 / (n_other[level] + 1)
+    return agree, use
 
 
 def _scores(
