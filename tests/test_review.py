@@ -617,3 +617,61 @@ def test_annotators_see_how_their_disagreements_were_resolved(classify: Store) -
     viewer = Access(project=project, role=Role.VIEWER, is_admin=False)
     with pytest.raises(PermissionError, match="annotators"):
         review.my_resolutions(classify, access=viewer, user=cy)
+
+
+def test_resolved_queue_items_carry_every_gold_version_read_in_one_query(
+    classify: Store,
+) -> None:
+    from sqlalchemy import event
+
+    access = review.local_access(classify, project="p")
+    ids = _ids(classify)
+    rita, rob = _user(classify, "rita"), _user(classify, "rob")
+    review.set_gold(classify, access=access, user=rita, record_id=ids["r1"], value="ham", note="n")
+    review.set_gold(classify, access=access, user=rob, record_id=ids["r1"], value="spam")
+    gold_reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM gold" in statement:
+            gold_reads.append(statement)
+
+    event.listen(classify.engine, "before_cursor_execute", count)
+    try:
+        items = {
+            i.record_id: i
+            for i in review.review_queue(classify, access=access, include_resolved=True)
+        }
+    finally:
+        event.remove(classify.engine, "before_cursor_execute", count)
+    # the current gold of the project, then the versions of the three resolved records at once
+    assert len(gold_reads) == 2
+    r1 = items[ids["r1"]].gold_versions
+    assert [(v["value"], v["method"], v["reviewer"], v["note"], v["current"]) for v in r1] == [
+        ({"label": "ham"}, "adjudicated", "rita", "n", False),
+        ({"label": "spam"}, "adjudicated", "rob", None, True),
+    ]
+    assert r1[0]["created_at"] and r1[0]["id"] < r1[1]["id"]
+    # imported gold is one version without a reviewer
+    assert [(v["value"], v["method"], v["reviewer"]) for v in items[ids["r4"]].gold_versions] == [
+        ({"label": "ham"}, "import", None)
+    ]
+    assert items[ids["r1"]].gold == {"value": {"label": "spam"}, "method": "adjudicated"}
+    assert review.review_queue(classify, access=access) == []  # every disagreement decided
+
+
+def test_unresolved_queue_items_have_no_gold_versions(classify: Store) -> None:
+    access = review.local_access(classify, project="p")
+    (item,) = review.review_queue(classify, access=access)
+    assert item.gold is None and item.gold_versions == []
+
+
+def test_cli_export_says_where_the_agreement_summary_went(classify: Store, tmp_path: Any) -> None:
+    out = tmp_path / "p.jsonl"
+    result = CliRunner().invoke(
+        app, ["export", "p", "--out", str(out), "--db", str(classify.engine.url)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = out.with_name("p.jsonl.annotators.json")
+    assert summary.exists()
+    assert "per-annotator agreement" in result.output
+    assert str(summary) in result.output.replace("\n", "")

@@ -162,6 +162,23 @@ def test_reviewer_resolves_ten_disagreements_and_the_export_carries_them(
     versions.filter(has_text="Gold versions (2)").wait_for()
     assert versions.locator("li").count() == 2
 
+    # After a reload the full history is still there: it comes from the server, not the visit.
+    session.goto(f"/projects/{review_project}/review")
+    page.locator("#queue-empty").wait_for()
+    page.check("#show-resolved")
+    page.wait_for_function("() => document.querySelectorAll('.queue-item.resolved').length === 10")
+    history = page.locator(".queue-item:has(.ext:text-is('r0')) details.versions")
+    assert "Gold versions (2), oldest first" in history.locator("summary").inner_text()
+    entries = history.locator("li")
+    assert entries.count() == 2
+    older, newer = entries.nth(0).inner_text(), entries.nth(1).inner_text()
+    assert "negative" in older and "by rita" in older and "current" not in older
+    assert "positive" in newer and "current" in newer
+    assert history.locator("li.current").count() == 1
+    assert "positive" in history.locator("li.current").inner_text()
+    r2 = page.locator(".queue-item:has(.ext:text-is('r2')) details.versions li")
+    assert r2.count() == 1 and NOTE in r2.inner_text()
+
     # The agreement and annotator tabs render what the API reports.
     page.click("#tab-agreement")
     page.locator("#agreement-pairs .heatmap").wait_for()

@@ -160,6 +160,8 @@ def export_command(
         report = export_project(store, project=project, format=fmt, out=out, split=split)
     if out is not None:
         console.print(f"exported {report.records:,} records to {out} in {report.seconds:.1f} s")
+    if report.summary_path is not None:
+        console.print(f"per-annotator agreement with the final labels: {report.summary_path}")
 
 
 def stats_command(

@@ -484,6 +484,7 @@ class QueueItem:
     uncertainty: float | None
     answers: list[dict[str, Any]]
     gold: dict[str, Any] | None
+    gold_versions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def review_queue(
@@ -493,7 +494,8 @@ def review_queue(
 
     Disagreement is ``1 - share of the most frequent answer``; ties go to the record the newest
     model is least sure about (``1 - max probability``), then to the oldest record. Records
-    with gold are left out unless ``include_resolved``.
+    with gold are left out unless ``include_resolved``; a resolved record comes with every gold
+    version in ``gold_versions`` (oldest first, the current one marked), read in one query.
     """
     require(access.can_review, "review")
     project = access.project
@@ -515,6 +517,8 @@ def review_queue(
         ranked.sort()
         chosen = ranked[:limit]
         texts = queries.records_by_id(conn, ids=[item[2] for item in chosen])
+        resolved = [item[2] for item in chosen if item[2] in gold]
+        versions = queries.gold_versions_of(conn, record_ids=resolved) if resolved else {}
     by_record: dict[int, list[Any]] = {}
     for r in rows:
         by_record.setdefault(int(r.record_id), []).append(r)
@@ -532,6 +536,7 @@ def review_queue(
                 gold=None
                 if current is None
                 else {"value": current.value, "method": current.method},
+                gold_versions=[gold_version(v) for v in versions.get(record, [])],
             )
         )
     return items
@@ -588,9 +593,8 @@ def my_resolutions(
                 chosen.append((record, mine[0]))
         chosen.sort(key=lambda item: int(gold[item[0]].id), reverse=True)  # newest gold first
         chosen = chosen[:limit]
-        decided = {
-            record: queries.gold_versions(conn, record_id=record)[-1] for record, _ in chosen
-        }
+        history = queries.gold_versions_of(conn, record_ids=[record for record, _ in chosen])
+        decided = {record: versions[-1] for record, versions in history.items()}
         texts = queries.records_by_id(conn, ids=[record for record, _ in chosen])
     out = []
     for record, source in chosen:
@@ -620,6 +624,20 @@ def my_resolutions(
             )
         )
     return out
+
+
+def gold_version(row: Any) -> dict[str, Any]:
+    """One gold version as the API shows it: value, method, reviewer, note, when, current."""
+    return {
+        "id": int(row.id),
+        "value": row.value,
+        "method": row.method,
+        "reviewer": row.username,
+        "annotation_id": row.annotation_id,
+        "note": row.note,
+        "created_at": str(row.created_at),
+        "current": row.superseded_by is None,
+    }
 
 
 def _answer(row: Any) -> dict[str, Any]:
@@ -691,19 +709,7 @@ def set_gold(
             annotation_id=annotation_id,
             note=note,
         )
-        versions = [
-            {
-                "id": int(v.id),
-                "value": v.value,
-                "method": v.method,
-                "reviewer": v.username,
-                "annotation_id": v.annotation_id,
-                "note": v.note,
-                "created_at": str(v.created_at),
-                "current": v.superseded_by is None,
-            }
-            for v in queries.gold_versions(conn, record_id=record_id)
-        ]
+        versions = [gold_version(v) for v in queries.gold_versions(conn, record_id=record_id)]
     return GoldDecision(record_id, gold_id, checked, method, versions)
 
 
@@ -810,6 +816,7 @@ __all__ = [
     "canonical_value",
     "completed_at",
     "epoch_seconds",
+    "gold_version",
     "load_votes",
     "local_access",
     "my_resolutions",

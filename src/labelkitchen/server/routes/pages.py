@@ -79,6 +79,7 @@ def _project_page(
     *,
     manage: bool = False,
     review: bool = False,
+    answers: bool = False,
     **context: Any,
 ) -> Response:
     if user is None:
@@ -107,6 +108,15 @@ def _project_page(
             status_code=403,
             title="Only reviewers can review",
             message="Reviewing needs the reviewer or owner role in this project: ask an owner.",
+        )
+    if answers and not (access.can_annotate or access.can_review):
+        return _error(
+            request,
+            user,
+            status_code=403,
+            title="Only annotators have decisions to see",
+            message="This page shows how disagreements on your own answers were resolved; "
+            "your role here does not answer records.",
         )
     return _page(
         request,
@@ -177,6 +187,12 @@ def review_page(slug: Slug, request: Request, user: MaybeUserDep, store: StoreDe
         review=True,
         suspected_errors=SUSPECTED_ERRORS in served,
     )
+
+
+@router.get("/projects/{slug}/decisions", response_class=HTMLResponse)
+def decisions_page(slug: Slug, request: Request, user: MaybeUserDep, store: StoreDep) -> Response:
+    """How the disagreements on the user's own answers were resolved (``GET review/mine``)."""
+    return _project_page(request, user, store, slug, "decisions.html", answers=True)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)

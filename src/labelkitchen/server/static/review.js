@@ -30,7 +30,6 @@ const state = {
   current: 0,
   editing: false,
   choices: new Map(), // record id -> { annotationId, value, from }
-  versions: new Map(), // record id -> gold versions returned by the server
   showResolved: false,
   busy: false,
 };
@@ -207,12 +206,11 @@ function itemCard(item, index) {
         onclick: (event) => { event.stopPropagation(); setCurrent(index, false); save(item); },
       }, item.gold ? "Save a new gold version" : "Save as gold", kbd("Enter")),
       el("span", { class: "choice-status small", "aria-live": "polite" }, choiceText(item, choice))));
-  const versions = state.versions.get(item.record_id);
   return fill(card, head,
     el("div", { class: "record-text review-text" }, item.text),
     answers,
     decide,
-    versions ? versionList(versions, item.text) : null);
+    item.gold_versions?.length ? versionList(item.gold_versions, item.text) : null);
 }
 
 function choiceText(item, choice) {
@@ -251,6 +249,8 @@ function editor(item, index, choice) {
   }));
 }
 
+// Every gold version of a resolved record (the queue sends them; a save returns them), oldest
+// first, the current one marked.
 function versionList(versions, text) {
   return el("details", { class: "versions", open: true },
     el("summary", {}, `Gold versions (${versions.length}), oldest first`),
@@ -327,7 +327,7 @@ async function save(item) {
   root.classList.add("busy");
   try {
     const decision = await api(`${base}/records/${item.record_id}/gold`, { method: "POST", body });
-    state.versions.set(item.record_id, decision.versions);
+    item.gold_versions = decision.versions;
     state.choices.delete(item.record_id);
     state.loaded.delete("agreement");
     state.loaded.delete("annotators");
