@@ -74,6 +74,26 @@ def test_project_lifecycle(db: list[str], tmp_path: Path) -> None:
     assert code == 1 and "no project 'news'" in out
 
 
+def test_update_sets_project_settings_by_name(db: list[str]) -> None:
+    code, out = run("project", "create", "s", "--task", "classify", "--labels", "a,b", *db)
+    assert code == 0, out
+    code, out = run(
+        "project", "update", "s", "--set", "queue_strategy=margin",
+        "--set", "consensus_threshold=0.75", "--set", "queue_skips_gold=false", *db,
+    )  # fmt: skip
+    assert code == 0, out
+    code, out = run("project", "show", "s", "--json", *db)
+    settings = json.loads(out)["settings"]
+    assert settings["queue_strategy"] == "margin" and settings["consensus_threshold"] == 0.75
+    assert settings["queue_skips_gold"] is False
+    code, out = run("project", "update", "s", "--set", "colour=red", *db)
+    assert code == 1 and "no such project setting" in out and "spot_check_share" in out
+    code, out = run("project", "update", "s", "--set", "queue_strategy=fastest", *db)
+    assert code == 1 and "queue_strategy" in out
+    code, out = run("project", "update", "s", "--set", "overlap", *db)
+    assert code == 1 and "NAME=VALUE" in out
+
+
 def test_create_from_file(db: list[str], tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text("task: classify\nlabels: [pos, neg]\nname: Reviews\n", encoding="utf-8")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from labelkitchen.cli.reference import commands, render
+from labelkitchen.schema import ProjectSettings
 from labelkitchen.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +27,12 @@ def test_every_command_is_in_the_reference(command: str) -> None:
 def test_every_setting_is_documented(name: str) -> None:
     text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     assert f"`LABELKITCHEN_{name.upper()}`" in text
+
+
+@pytest.mark.parametrize("name", sorted(ProjectSettings.model_fields))
+def test_every_project_setting_is_documented(name: str) -> None:
+    text = (ROOT / "docs" / "concepts.md").read_text(encoding="utf-8")
+    assert f"| `{name}` |" in text
 
 
 @pytest.mark.parametrize("command", ["make demo", "make test"])

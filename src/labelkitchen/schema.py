@@ -132,14 +132,22 @@ class ProjectSettings(_Frozen):
     overlap: int = Field(default=1, ge=1, le=50, description="annotations wanted per record")
     queue_strategy: Literal[
         "random", "sequential", "least_confidence", "margin", "entropy", "lf_disagreement"
-    ] = "random"
+    ] = Field(default="random", description="the order records reach annotators")
     retrain_every: int = Field(
         default=0, ge=0, description="retrain after this many new answers (0: only when asked)"
     )
-    reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    queue_skips_gold: bool = True
-    allow_overlapping_spans: bool = False
-    tokenizer: Literal["words.v1"] = "words.v1"
+    reservation_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="how long a served record stays reserved"
+    )
+    queue_skips_gold: bool = Field(
+        default=True, description="records that already have gold are not served"
+    )
+    allow_overlapping_spans: bool = Field(
+        default=False, description="spans may overlap (spans projects)"
+    )
+    tokenizer: Literal["words.v1"] = Field(
+        default="words.v1", description="where spans snap to token boundaries"
+    )
     consensus_rule: Literal["unanimous", "majority"] = Field(
         default="majority",
         description="automatic consensus: every answer the same, or a strict plurality",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +13,7 @@ from rich.text import Text
 from labelkitchen.cli.common import DbOption, JsonOption, console, open_store, print_json
 from labelkitchen.cli.common import reports_errors as handled
 from labelkitchen.errors import InvalidInput
-from labelkitchen.schema import Project, TaskType
+from labelkitchen.schema import Project, ProjectSettings, TaskType
 from labelkitchen.services import accounts
 from labelkitchen.services import projects as service
 
@@ -157,6 +158,14 @@ def update(
             help="Whether spans may overlap.",
         ),
     ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Change a project setting: NAME=VALUE, e.g. queue_strategy=margin or "
+            "consensus_threshold=0.75 (repeatable; docs/concepts.md lists the settings).",
+        ),
+    ] = None,
     from_file: Annotated[
         Path | None, typer.Option("--from-file", help="Apply a TOML or YAML project file.")
     ] = None,
@@ -176,6 +185,7 @@ def update(
         settings["overlap"] = overlap
     if allow_overlapping_spans is not None:
         settings["allow_overlapping_spans"] = allow_overlapping_spans
+    settings.update(_settings_changes(set_ or []))
     if settings:
         changes["settings"] = settings
     with open_store(db) as store:
@@ -188,6 +198,25 @@ def update(
             raise InvalidInput("nothing to change: pass at least one option")
         project = service.update_project(store, slug=slug, changes=changes)
     console.print(f"updated project {project.slug}")
+
+
+def _settings_changes(pairs: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs as settings; values are read as JSON (numbers, true/false) or text.
+    The project schema validates them when the change is applied."""
+    known = sorted(ProjectSettings.model_fields)
+    changes: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InvalidInput(f"--set takes NAME=VALUE; got {pair!r}")
+        if name not in known:
+            raise InvalidInput(f"--set {name!r}: no such project setting; settings: {known}")
+        try:
+            changes[name] = json.loads(raw)
+        except ValueError:
+            changes[name] = raw.strip()
+    return changes
 
 
 @app.command("add-member")
