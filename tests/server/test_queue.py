@@ -287,3 +287,51 @@ def test_large_imports_are_queued_at_the_first_claim(
             _answer(app_client, as_user[who], r.json()["id"])
     assert queued == 11  # 10 + 1 record of "other"; the new one is not queued yet
     assert "late arrival" in texts and len(seen) == 3
+
+
+def test_the_record_shown_reaches_its_suggestions_through_the_record_index(
+    server_store: Store,
+) -> None:
+    """Showing a record never walks the annotations table (it grows with every answer)."""
+    from labelkitchen.services.browse import SUGGESTION_KINDS
+    from labelkitchen.store.queries import queue
+
+    statement = queue._record_with_suggestions(SUGGESTION_KINDS)
+    sql = str(statement.compile(dialect=server_store.engine.dialect))
+    n_params = sql.count("?")
+    with server_store.read() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (1,) * n_params).all()
+    steps = [row[-1] for row in plan]
+    assert any("annotations USING INDEX ix_annotations_record_id" in s for s in steps), steps
+    assert not any(s.startswith("SCAN annotations") for s in steps), steps
+
+
+def test_suggestions_are_shown_with_their_source(app_client: TestClient, as_user: dict) -> None:
+    from labelkitchen.services.importing import import_rows
+
+    store = app_client.app.state.store  # type: ignore[attr-defined]
+    import_rows(
+        store,
+        project="spam",
+        rows=[{"id": "s1", "text": "suggested one", "label": "ham"}],
+    )
+    texts = {}
+    while (r := app_client.get(NEXT, headers=as_user["annotator"])).status_code == 200:
+        texts[r.json()["text"]] = r.json()["suggestions"]
+        _answer(app_client, as_user["annotator"], r.json()["id"])
+    assert [s["value"] for s in texts["suggested one"]] == [{"label": "ham"}]
+    assert texts["suggested one"][0]["source"]["kind"] == "import"
+    assert texts["comment number 0"] == []
+
+
+def test_a_connection_with_changed_options_is_not_handed_out_again(server_store: Store) -> None:
+    """The store reuses idle connections: one a caller changed in place is closed instead."""
+    with server_store.read() as conn:
+        conn.execution_options(yield_per=10)
+        changed = conn
+    with server_store.read() as conn:
+        assert conn is not changed and "yield_per" not in conn.get_execution_options()
+    with server_store.read() as conn:
+        clean = conn
+    with server_store.read() as conn:
+        assert conn is clean  # a clean one is reused

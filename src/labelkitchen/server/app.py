@@ -10,6 +10,7 @@ import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from labelkitchen.server.routes import (
     review,
     users,
 )
+from labelkitchen.server.schemas import AnswerIn
 from labelkitchen.services import jobs, train
 from labelkitchen.services.label_errors import LABEL_ERRORS_JOB, run_label_errors_job
 from labelkitchen.settings import Settings
@@ -56,31 +58,19 @@ _NO_STORE = (b"cache-control", b"no-store")
 
 
 _HOT_WRITES = ("/annotations", "/undo", "/predict")
+# Threads for the annotation routes' database work. Writers queue one at a time on SQLite, so
+# more threads would only wait; reads share the rest.
+ANNOTATION_THREADS = 8
 
 
-class ClearAuthCache:
-    """After any write other than answering, forget cached callers and roles at once."""
+class Shell:
+    """The app's own middleware, as one plain ASGI layer (no per-request Request or Response):
+    security headers on every response and ``Cache-Control: no-store`` on the API; after any
+    write other than answering, cached callers and roles are forgotten at once."""
 
     def __init__(self, app: ASGIApp, cache: AuthCache) -> None:
         self.app = app
         self.cache = cache
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-        if (
-            scope["type"] == "http"
-            and scope["method"] not in ("GET", "HEAD", "OPTIONS")
-            and not scope["path"].endswith(_HOT_WRITES)
-        ):
-            self.cache.clear()
-
-
-class SecurityHeaders:
-    """Plain ASGI middleware (no per-request Request/Response objects): security headers on
-    every response, and ``Cache-Control: no-store`` on the API."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,6 +88,10 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS") and not scope["path"].endswith(
+            _HOT_WRITES
+        ):
+            self.cache.clear()
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
@@ -120,6 +114,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         yield
         if worker is not None:
             worker.stop()
+        app.state.annotation_threads.shutdown(wait=False)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -152,15 +147,20 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
 
     app.state.auth_cache = AuthCache(ttl=1.0)
-    app.add_middleware(ClearAuthCache, cache=app.state.auth_cache)
-    app.add_middleware(SecurityHeaders)
+    # The hot annotation routes' database work (see routes/annotate.py): threads start on use.
+    app.state.annotation_threads = ThreadPoolExecutor(
+        max_workers=ANNOTATION_THREADS, thread_name_prefix="labelkitchen-annotate"
+    )
+    app.add_middleware(Shell, cache=app.state.auth_cache)
 
     errors.install(app)
+    # The annotation route reads its own body (routes/annotate.py): its model joins the spec.
+    errors.document(app, models=(AnswerIn,))
     for router in (
+        annotate.router,  # first: the routes every annotator calls all day match at once
         auth.router,
         users.router,
         projects.router,
-        annotate.router,
         records.router,
         predict.router,
         review.router,

@@ -45,6 +45,10 @@ def _admin(user: UserDep) -> User:
 
 AdminDep = Annotated[User, Depends(_admin)]
 Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Project slug.")]
+# Ids are positive 64-bit integers (what SQLite and PostgreSQL hold): anything else is a 422.
+MAX_ID = 2**63 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id.")]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="API token id.")]
 
 
 def _access(slug: Slug, user: UserDep, store: StoreDep) -> Access:

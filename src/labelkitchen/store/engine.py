@@ -10,7 +10,9 @@ SQLite allows one writer at a time. Writers of one process queue on a lock of th
 writer to the next at once; left to SQLite's busy handler, waiting writers sleep in steps of up
 to 100 ms and miss the moments the lock is free. Writers in other processes still wait on the
 busy timeout. The connection pool is as large as the server's thread pool, so a request never
-waits for a connection or opens a new one under load.
+waits for a connection or opens a new one under load. On SQLite the store also keeps a few
+connections open and out of the pool between uses (:class:`_Idle`): taking one of those skips the
+pool's checkout, reset and check-in, which cost more than the statements an API request runs.
 
 :func:`execute_direct` runs a statement built once at import (the few an API request runs every
 time) straight on SQLite's driver cursor, with SQLAlchemy's own type conversions: it skips the
@@ -42,6 +44,10 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Connections kept open per SQLite file: the server's thread pool (AnyIO's default of 40).
 SQLITE_POOL_SIZE = 40
+# Of those, how many the store keeps out of the pool between uses, for reads and for writes
+# (writers queue one at a time, so few of them are ever idle).
+IDLE_READERS = 24
+IDLE_WRITERS = 8
 
 
 def normalize_url(url: str) -> str:
@@ -188,6 +194,56 @@ def _run_plan(driver: Any, plan: _Plan, params: Mapping[str, Any]) -> Direct:
     return Direct(rows, cursor.rowcount)
 
 
+class _Idle:
+    """Open SQLAlchemy connections of one kind (reads or writes) between two uses.
+
+    A connection comes back only when it is clean: no transaction left open, not invalidated,
+    and with the execution options it was made with (a caller may have changed them in place).
+    Anything else is closed. At most ``keep`` wait; the rest go back to the pool.
+    """
+
+    def __init__(self, engine: Engine, *, keep: int, immediate: bool) -> None:
+        self.engine = engine
+        self.keep = keep
+        self.immediate = immediate
+        self._conns: list[Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._options: Mapping[str, Any] | None = None
+
+    def take(self) -> Connection:
+        with self._lock:
+            if self._conns:
+                return self._conns.pop()
+        conn = self.engine.connect()
+        if self.immediate:
+            conn = conn.execution_options(sqlite_immediate=True)
+        if self._options is None:
+            self._options = conn.get_execution_options()
+        return conn
+
+    def give_back(self, conn: Connection) -> None:
+        clean = (
+            not conn.closed
+            and not conn.invalidated
+            and not conn.in_transaction()
+            and conn.get_execution_options() == self._options
+        )
+        if clean:
+            with self._lock:
+                if not self._closed and len(self._conns) < self.keep:
+                    self._conns.append(conn)
+                    return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._conns = self._conns, []
+            self._closed = True
+        for conn in conns:
+            conn.close()
+
+
 def _alembic_config(connection: Connection) -> Any:
     from alembic.config import Config
 
@@ -231,9 +287,13 @@ def _in_range() -> Iterator[None]:
     try:
         yield
     except OverflowError as exc:
-        raise InvalidInput(
-            f"a number is out of the database's range (integers must fit in 64 bits): {exc}"
-        ) from exc
+        raise _out_of_range(exc) from exc
+
+
+def _out_of_range(exc: OverflowError) -> InvalidInput:
+    return InvalidInput(
+        f"a number is out of the database's range (integers must fit in 64 bits): {exc}"
+    )
 
 
 class Store:
@@ -247,8 +307,15 @@ class Store:
     def __init__(self, engine: Engine, *, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
+        sqlite = engine.dialect.name == "sqlite" and engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
         # One writer at a time on SQLite: queue here rather than in SQLite's busy handler.
         self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
+        self._readers = _Idle(engine, keep=IDLE_READERS, immediate=False) if sqlite else None
+        self._writers = _Idle(engine, keep=IDLE_WRITERS, immediate=True) if sqlite else None
 
     @classmethod
     def open(cls, url: str | None = None, *, settings: Settings | None = None) -> Store:
@@ -267,25 +334,27 @@ class Store:
     def fetch(self, statement: Select[Any], **params: Any) -> list[tuple[Any, ...]]:
         """The rows of one read built once (see :func:`execute_direct`), as plain tuples.
 
-        One statement is its own snapshot, so on SQLite it runs on a pooled driver connection
+        One statement is its own snapshot, so on SQLite it runs on an idle connection's driver
         with no transaction around it: the lookups every API request makes (its token, its
-        project) cost a pool checkout and the statement.
+        project) cost the statement and little else.
         """
-        if self.dialect != "sqlite":
+        readers = self._readers
+        if readers is None:
             with self.read() as conn:
                 return execute_direct(conn, statement, params).rows
         plan = _plan(statement, self.engine.dialect)
-        raw = self.engine.raw_connection()
+        conn = readers.take()
         try:
-            with _in_range():
-                return _run_plan(raw.driver_connection, plan, params).rows
+            return _run_plan(conn.connection.driver_connection, plan, params).rows
+        except OverflowError as exc:
+            raise _out_of_range(exc) from exc
         finally:
-            raw.close()
+            readers.give_back(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection in a read transaction (a consistent snapshot)."""
-        with _in_range(), self.engine.connect() as conn, conn.begin():
+        with _in_range(), self._connection(self._readers, immediate=False) as conn, conn.begin():
             yield conn
 
     @contextmanager
@@ -297,15 +366,33 @@ class Store:
             timeout=self.settings.sqlite_busy_timeout_ms / 1000
         )
         try:
-            with _in_range(), self.engine.connect() as conn:
-                conn = conn.execution_options(sqlite_immediate=True)
-                with conn.begin():
-                    yield conn
+            with (
+                _in_range(),
+                self._connection(self._writers, immediate=True) as conn,
+                conn.begin(),
+            ):
+                yield conn
         finally:
             if held and lock is not None:
                 lock.release()
 
+    @contextmanager
+    def _connection(self, idle: _Idle | None, *, immediate: bool) -> Iterator[Connection]:
+        """An idle connection of this kind (SQLite files), else one from the pool."""
+        if idle is None:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(sqlite_immediate=True) if immediate else conn
+            return
+        conn = idle.take()
+        try:
+            yield conn
+        finally:
+            idle.give_back(conn)
+
     def close(self) -> None:
+        for idle in (self._readers, self._writers):
+            if idle is not None:
+                idle.close()
         self.engine.dispose()
 
     def __enter__(self) -> Store:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from labelkitchen.server.deps import AccessDep, StoreDep, UserDep
+from labelkitchen.server.deps import MAX_ID, AccessDep, RecordId, StoreDep, UserDep
 from labelkitchen.services import browse
 
 router = APIRouter(prefix="/api/projects/{slug}/records", tags=["records"])
@@ -17,7 +17,7 @@ def list_records(
     access: AccessDep,
     user: UserDep,
     store: StoreDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     split: Annotated[str | None, Query(max_length=50)] = None,
     q: Annotated[str | None, Query(max_length=500, description="Text search.")] = None,
@@ -41,6 +41,8 @@ def list_records(
 
 
 @router.get("/{record_id}")
-def get_record(record_id: int, access: AccessDep, user: UserDep, store: StoreDep) -> dict[str, Any]:
+def get_record(
+    record_id: RecordId, access: AccessDep, user: UserDep, store: StoreDep
+) -> dict[str, Any]:
     """One record with the annotations your role may see."""
     return browse.open_record(store, access=access, user=user, record_id=record_id)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelkitchen.server.deps import AccessDep, StoreDep, UserDep
+from labelkitchen.server.deps import AccessDep, RecordId, StoreDep, UserDep
 from labelkitchen.services import quality, review
 from labelkitchen.services.accounts import require
 from labelkitchen.services.browse import sees_everyone
@@ -105,7 +105,7 @@ def get_my_resolutions(
 
 @router.post("/records/{record_id}/gold", status_code=201)
 def post_gold(
-    record_id: int, body: GoldIn, access: AccessDep, user: UserDep, store: StoreDep
+    record_id: RecordId, body: GoldIn, access: AccessDep, user: UserDep, store: StoreDep
 ) -> dict[str, Any]:
     """Decide a record's final label: a new gold version; earlier versions are kept."""
     decision = review.set_gold(

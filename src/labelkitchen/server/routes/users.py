@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from labelkitchen.server.deps import AdminDep, StoreDep, UserDep
+from labelkitchen.server.deps import AdminDep, StoreDep, TokenId, UserDep
 from labelkitchen.server.schemas import TokenIn, TokenOut, UserIn, UserPatch
 from labelkitchen.services import accounts
 
@@ -50,6 +50,6 @@ def create_token(body: TokenIn, user: UserDep, store: StoreDep) -> Any:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, user: UserDep, store: StoreDep) -> Response:
+def revoke_token(token_id: TokenId, user: UserDep, store: StoreDep) -> Response:
     accounts.revoke_token(store, user_id=user.id, token_id=token_id)
     return Response(status_code=204)

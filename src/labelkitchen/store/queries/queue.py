@@ -104,13 +104,10 @@ def catch_up(
 ) -> int:
     """Queue records no import queued yet (large imports leave it to the first claim).
 
-    Two index lookups when there is nothing to do.
+    One statement (built once, two index lookups) when there is nothing to do.
     """
-    last_queued = conn.execute(
-        select(func.max(q.c.record_id)).where(q.c.project_id == project_id)
-    ).scalar_one()
-    last_record = max_record_id(conn, project_id=project_id)
-    if last_record <= int(last_queued or 0):
+    last_queued, last_record = _run(conn, _LAST_QUEUED_AND_LAST_RECORD, project=project_id).rows[0]
+    if int(last_record or 0) <= int(last_queued or 0):
         return 0
     return enqueue_new_records(
         conn,
@@ -130,6 +127,13 @@ _RECORD = bindparam("record", type_=q.c.record_id.type)
 _SOURCE = bindparam("source", type_=a.c.source_id.type)
 _NOW = bindparam("now", type_=x.c.reserved_until.type)
 _UNTIL = bindparam("until", type_=x.c.reserved_until.type)
+
+# The newest queued record and the newest record of the project: equal unless an import is
+# still to be queued (see catch_up).
+_LAST_QUEUED_AND_LAST_RECORD = select(
+    select(func.max(q.c.record_id)).where(q.c.project_id == _PROJECT).scalar_subquery(),
+    select(func.max(r.c.id)).where(r.c.project_id == _PROJECT).scalar_subquery(),
+)
 
 _HUMAN_SOURCE = select(s.c.id).where(
     s.c.project_id == _PROJECT,
@@ -400,18 +404,25 @@ class OwnAnswer:
 
 @lru_cache(maxsize=16)
 def _record_with_suggestions(kinds: tuple[str, ...]) -> Select[Any]:
+    # The suggesting sources as a subquery (a literal IN (...) list would compile on every
+    # call), and annotations joined on their own: SQLite then reaches the record's annotations
+    # through their record index, where an outer join over (annotations JOIN sources) makes it
+    # materialise that join for the whole table first.
+    suggesting = select(s.c.id).where(
+        s.c.project_id == _PROJECT, or_(*(s.c.kind == kind for kind in kinds))
+    )
     suggested = and_(
         a.c.record_id == r.c.id,
         a.c.superseded_by.is_(None),
         a.c.answer == "accept",
-        or_(*(s.c.kind == kind for kind in kinds)),  # IN (...) would compile on every call
+        a.c.source_id.in_(suggesting),
     )
     return (
         select(
             r.c.id, r.c.external_id, r.c.text, r.c.meta, r.c.split, a.c.value, s.c.kind, s.c.name
         )
         .add_columns(s.c.version)
-        .select_from(r.outerjoin(a.join(s, s.c.id == a.c.source_id), suggested))
+        .select_from(r.outerjoin(a, suggested).outerjoin(s, s.c.id == a.c.source_id))
         .where(r.c.project_id == _PROJECT, r.c.id == _RECORD)
         .order_by(a.c.id)
     )
