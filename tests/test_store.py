@@ -41,6 +41,7 @@ def test_sqlite_connection_pragmas(sqlite_store: Store) -> None:
         assert pragma("journal_mode") == "wal"
         assert pragma("foreign_keys") == 1
         assert pragma("busy_timeout") == sqlite_store.settings.sqlite_busy_timeout_ms
+        assert pragma("wal_autocheckpoint") == 10_000
 
 
 def test_default_database_is_labelkitchen_db_in_cwd(
@@ -94,3 +95,26 @@ def test_url_normalisation(url: str, expected: str) -> None:
 def test_bad_urls_are_explained(url: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         Store.open(url)
+
+
+def test_checkpointer_copies_the_log_back_off_the_request_path(sqlite_store: Store) -> None:
+    import time
+
+    from sqlalchemy import text
+
+    checkpointer = sqlite_store.start_checkpointer(interval=0.02)
+    assert checkpointer is not None and sqlite_store.start_checkpointer() is checkpointer
+    with sqlite_store.write() as conn:
+        conn.execute(text("CREATE TABLE scratch (x TEXT)"))
+        conn.execute(text("INSERT INTO scratch VALUES (:x)"), [{"x": "y" * 500}] * 2000)
+    deadline = time.monotonic() + 10
+    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpointer.checkpoints > 0  # the thread copied a non-empty log back
+    sqlite_store.close()
+    assert not checkpointer._thread.is_alive()
+
+
+def test_no_checkpointer_where_there_is_no_log(tmp_path: Path) -> None:
+    with Store.open("sqlite:///:memory:", settings=Settings(auto_migrate=False)) as store:
+        assert store.start_checkpointer() is None

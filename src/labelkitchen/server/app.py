@@ -111,7 +111,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             )
             worker.start()
         app.state.worker = worker
+        # Write-ahead-log checkpoints (and their fsync) off the request path.
+        app.state.checkpointer = store.start_checkpointer()
         yield
+        store.stop_checkpointer()
         if worker is not None:
             worker.stop()
         app.state.annotation_threads.shutdown(wait=False)
