@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/weak.py                 # full run, Snorkel included
     .venv/bin/python benchmarks/weak.py --no-snorkel    # labelkitchen only (says so)
+    .venv/bin/python benchmarks/weak.py --only apply    # one part, printed only (also: scale)
 
 Snorkel lives in its own virtual environment (``bench-out/snorkel-venv``, created here when
 missing: ``python3 -m venv``, then ``pip install torch==2.13.0`` first, so pip takes the CPU
@@ -813,6 +814,11 @@ def main() -> None:
     parser.add_argument("--no-snorkel", action="store_true", help="run without Snorkel")
     parser.add_argument("--snorkel-venv", type=Path, default=OUT / "snorkel-venv")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument(
+        "--only",
+        choices=("apply", "scale"),
+        help="run one part (applying LFs, or the label models at scale) and only print it",
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     load_at_start = os.getloadavg()[0]
@@ -834,6 +840,10 @@ def main() -> None:
     syn = workloads.make_synthetic(args.records, args.lfs, k=args.classes, seed=0)
     n_apply = min(args.apply_records, args.records)
     texts = syn["texts"][:n_apply]
+    if args.only == "scale":
+        measure_scale(workloads, syn, snorkel, args.classes)
+        scratch.cleanup()
+        return
     apply_rows = []
     ours, theirs = tutorial_lfs(workloads)
     comments = tile(youtube_texts(workloads), n_apply)
@@ -844,6 +854,9 @@ def main() -> None:
         ours, theirs, columns = ours[:6], theirs[:6], columns[:6]
         expected = syn["L_true"][:n_apply, columns]
         apply_rows.append(measure_apply(label, ours, theirs, texts, snorkel, expected))
+    if args.only == "apply":
+        scratch.cleanup()
+        return
 
     results: dict[str, Any] = {
         "command": shlex.join([".venv/bin/python", "benchmarks/weak.py", *sys.argv[1:]]),

@@ -10,8 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labelkitchen.weak import LabelMatrix, Record, apply_lfs, regex_lf, threshold_lf
-from labelkitchen.weak.columns import EXPANDING_LOWER, TextColumn
+from labelkitchen.weak import (
+    LabelMatrix,
+    Record,
+    apply_lfs,
+    keyword_lf,
+    regex_lf,
+    threshold_lf,
+)
+from labelkitchen.weak.columns import EXPANDING_LOWER, LOWER_TO_ASCII, UNICODE_SPACES, TextColumn
 from labelkitchen.weak.regex_literals import column_safe, lowercase_twin, required_literal
 
 TRICKY = [
@@ -153,3 +160,56 @@ def test_rows_matching_scans_one_match_per_text():
 def test_rows_matching_keeps_a_pattern_with_a_global_inline_flag():
     column = TextColumn(["Hello there", "nothing", "HELLO"])
     assert column.rows_matching(re.compile("(?i)hello")).tolist() == [0, 2]
+
+
+ASCII_TERMS = [["ki"], ["k", "is"], ["i"], ["ss", "out"], ["check"]]
+CASE_TEXTS = st.lists(
+    st.text(alphabet=st.sampled_from(list("kKiIsS oOut\u0130\u212a\u0131\u017f\u00e9🎵\x00")),
+            max_size=12),
+    min_size=1,
+    max_size=12,
+)  # fmt: skip
+
+
+@given(CASE_TEXTS, st.sampled_from(ASCII_TERMS), st.booleans(), st.booleans())
+@settings(max_examples=120, deadline=None)
+def test_keyword_lf_over_the_bytes_equals_record_by_record(texts, terms, whole_word, case):
+    lf = keyword_lf("k", terms, 1, whole_word=whole_word, case_sensitive=case)
+    expected = [1 if lf(Record(t)) is not None else -1 for t in texts]
+    assert apply_lfs([lf], texts).L.to_dense()[:, 0].tolist() == expected
+
+
+@pytest.mark.parametrize("literal", ["ki", "is", "out"])
+def test_rows_containing_an_ascii_literal_follow_str_lower(literal):
+    texts = ["\u212aI", "\u0130s", "KI", "ki", "Out", "nothing", "\u0131s"]
+    column = TextColumn(texts)
+    assert column.encoded() is not None  # the bytes path
+    expected = [i for i, t in enumerate(texts) if literal in t.lower()]
+    assert column.rows_containing(literal, lower=True).tolist() == expected
+
+
+def test_a_nul_inside_a_text_leaves_the_bytes_path():
+    column = TextColumn(["a\x00b", "ab"])
+    assert column.encoded() is None
+    assert column.rows_containing("ab", lower=False).tolist() == [1]
+
+
+@pytest.mark.slow
+def test_lower_to_ascii_lists_every_character_whose_lower_case_holds_ascii():
+    found = "".join(
+        chr(c) for c in range(128, sys.maxunicode + 1) if any(ch.isascii() for ch in chr(c).lower())
+    )
+    assert found == LOWER_TO_ASCII
+
+
+def test_every_non_ascii_space_is_one_the_byte_scan_decodes():
+    for space in UNICODE_SPACES:
+        encoded = space.encode("utf-8")
+        assert encoded[0] == 0xC2 if len(encoded) == 2 else 0xE1 <= encoded[0] <= 0xE3
+        assert len(encoded) in (2, 3)
+        assert ord(space) < 0x3001
+
+
+def test_word_counts_see_every_unicode_space():
+    texts = [f"a{space}b{space}" for space in UNICODE_SPACES] + ["\u2665\u00e9 x\u20ac"]
+    assert TextColumn(texts).word_counts().tolist() == [len(t.split()) for t in texts]

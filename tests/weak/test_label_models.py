@@ -322,3 +322,51 @@ def test_label_model_rejects_an_unknown_candidate(data, dev):
 def test_label_model_selects_with_any_metric(metric, data, dev):
     model = LabelModel(metric=metric, random_state=0).fit(data[0], L_dev=dev[0], y_dev=dev[1])
     assert model.selected_ in model.scores_
+
+
+# vectorised helpers of the fits, against plain loops
+
+
+@pytest.mark.parametrize("shape", [(7, 1), (50, 5), (9, 3), (20, 17)])
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.bool_])
+def test_row_max_and_row_sum_equal_numpy(shape, dtype):
+    from labelkitchen.weak.model_base import row_max, row_sum
+
+    values = np.random.default_rng(sum(shape)).normal(size=shape)
+    values = (
+        values > 0 if dtype is np.bool_ else values.astype(dtype) if dtype is np.int64 else values
+    )
+    assert np.array_equal(row_max(values), values.max(axis=1))
+    assert np.array_equal(row_sum(values), values.sum(axis=1))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_leave_one_out_agreement_equals_a_loop_over_votes(seed):
+    from labelkitchen.weak.weighted_vote import _leave_one_out_agreement
+
+    rng = np.random.default_rng(seed)
+    k, n, m = 3, 60, 6
+    dense = np.where(rng.random((n, m)) < 0.5, rng.integers(0, k, (n, m)), -1)
+    dense[0] = -1  # a record without votes
+    dense[1] = [0, 1, -1, -1, -1, -1]  # two sources, one vote each
+    L = LabelMatrix.from_dense(dense)
+    rows, cols, labels = L.to_triplets()
+    weight = rng.choice([0.5, 1.0, 2.0], size=m)  # equal weights make exact ties
+    own = weight[cols]
+    flat = rows * k + labels.astype(np.int64)
+    scores = np.bincount(flat, weights=own, minlength=n * k).reshape(n, k)
+    agree, use = _leave_one_out_agreement(scores, flat, own)
+    for v in range(rows.size):
+        others = scores[rows[v]].copy()
+        others[labels[v]] -= own[v]  # the record's weighted vote without this vote
+        rest = np.delete(others, labels[v])
+        assert use[v] == (others.max() > 1e-9)
+        if not use[v]:
+            continue
+        best = rest.max()
+        if others[labels[v]] > best + 1e-9:
+            assert agree[v] == 1.0
+        elif abs(others[labels[v]] - best) <= 1e-9:
+            assert agree[v] == pytest.approx(1.0 / (np.sum(np.abs(rest - best) <= 1e-9) + 1))
+        else:
+            assert agree[v] == 0.0

@@ -49,3 +49,44 @@ def test_expand_maps_each_record_to_its_row(tiny_dense):
 
 def test_stats_of_a_sparse_matrix_equal_those_of_its_dense_form(tiny_L, tiny_dense):
     assert compute_stats(tiny_L) == compute_stats(LabelMatrix.from_dense(tiny_dense))
+
+
+# the hashed path of compute_stats (one block): same statistics as the exact sort of rows
+
+
+def _exact(dense):
+    from labelkitchen.weak.stats import _unique_rows
+
+    return _unique_rows(np.asarray(dense, dtype=np.int8))
+
+
+@given(matrices)
+@settings(max_examples=60, deadline=None)
+def test_hashed_stats_equal_the_exact_sort_of_rows(dense):
+    doubled = np.vstack([dense, dense[::2]])  # some rows repeat, some do not
+    assert compute_stats(doubled) == _exact(doubled)
+    assert compute_stats(dense) == _exact(dense)
+
+
+@given(matrices)
+@settings(max_examples=40, deadline=None)
+def test_stats_matrix_holds_the_distinct_rows(dense):
+    stats = compute_stats(np.vstack([dense, dense[:3]]))
+    assert np.array_equal(stats.matrix().to_dense(), stats.rows)
+
+
+def test_all_distinct_rows_keep_the_records_order(tiny_dense):
+    stats = compute_stats(tiny_dense)
+    assert np.array_equal(stats.rows, tiny_dense)
+    assert stats.counts.tolist() == [1] * len(tiny_dense)
+
+
+def test_a_hash_collision_falls_back_to_the_exact_sort(tiny_dense):
+    from labelkitchen.weak.stats import _hash_table, _hashed_unique_rows
+
+    L = LabelMatrix.from_dense(np.vstack([tiny_dense, tiny_dense[:2]]))
+    colliding = np.zeros_like(_hash_table(L.n_lfs))  # every row hashes to zero
+    stats = _hashed_unique_rows(L, colliding)
+    assert stats == _exact(L.to_dense())
+    assert stats.n_unique == 6
+    assert np.array_equal(stats.matrix().to_dense(), stats.rows)

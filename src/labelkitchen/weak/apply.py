@@ -332,7 +332,7 @@ def as_records(records: Iterable[object]) -> list[Record | str]:
     """Every item as a :class:`Record`, except plain strings, kept as they are (a record with
     that text, no meta and its position as id) so declarative LFs never wait for objects."""
     items = records if isinstance(records, list) else list(records)
-    if all(type(item) is str or type(item) is Record for item in items):  # nothing to convert
+    if set(map(type, items)) <= {str, Record}:  # nothing to convert
         return list(items)
     return [item if type(item) is str else as_record(item, i) for i, item in enumerate(items)]
 

@@ -8,6 +8,12 @@ quickly; word boundaries (which defeat that fast scan) are then checked only on 
 the pass found.
 
 Case-insensitive matching compares ``str.lower()`` of text and terms.
+
+ASCII terms and literals scan the column's UTF-8 bytes instead (:meth:`TextColumn.encoded`): one
+byte per ASCII character however exotic the rest of the text (an emoji makes a Python string four
+bytes a character), and lower-cased with ``bytes.lower()``, which only touches ASCII letters. That
+finds an ASCII term exactly where ``str.lower()`` would, except in texts holding U+0130 or U+212A
+(whose lower case is ASCII); those few texts are checked one by one.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, AnyStr
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +49,8 @@ class TextColumn:
         self._texts: dict[tuple[str | None, bool], list[str]] = {}
         self._joined: dict[tuple[str | None, bool], tuple[str, IntArray]] = {}
         self._special: dict[tuple[str | None, bool], IntArray] = {}
+        self._encoded: dict[tuple[str | None, bool], tuple[bytes, IntArray] | None] = {}
+        self._to_ascii: dict[str | None, IntArray] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -65,6 +73,8 @@ class TextColumn:
         if cached is None:
             if lower:
                 cached = [t.lower() for t in self.texts(field)]
+            elif field is None and set(map(type, self.items)) <= {str}:
+                cached = list(self.items)  # type: ignore[arg-type]
             elif field is None:
                 cached = [x if isinstance(x, str) else x.text for x in self.items]
             else:
@@ -102,23 +112,76 @@ class TextColumn:
         ends = np.append(starts[1:] - 1, len(joined))
         return np.asarray(ends - starts, dtype=np.int64)
 
+    def encoded(
+        self, field: str | None = None, *, lower: bool = False
+    ) -> tuple[bytes, IntArray] | None:
+        """The joined column as UTF-8 bytes (ASCII letters lower-cased if ``lower``) and where
+        each text starts in them; ``None`` when a text holds a NUL (the separator)."""
+        key = (field, lower)
+        if key not in self._encoded:
+            plain = self.encoded(field) if lower else None
+            if lower:
+                cached = None if plain is None else (plain[0].lower(), plain[1])
+            else:
+                data = self.joined(field)[0].encode("utf-8", "surrogatepass")
+                ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
+                starts = np.concatenate([np.zeros(1, np.int64), ends + 1]).astype(np.int64)
+                cached = (data, starts) if starts.size == len(self.items) else None
+            self._encoded[key] = cached
+        return self._encoded[key]
+
+    def ascii_rows(
+        self, scan: re.Pattern[str], field: str | None = None, *, lower: bool
+    ) -> IntArray | None:
+        """Rows in which ``scan`` (ASCII literals only) matches the text, lower-cased by
+        ``str.lower()`` if ``lower``, from one scan of the column's bytes; ``None`` when the
+        column has no bytes form."""
+        encoded = self.encoded(field, lower=lower)
+        if encoded is None or not self.items:
+            return None
+        data, starts = encoded
+        rows = _rows_of(
+            _first_positions(scan.pattern.encode("ascii"), scan.flags & ~re.UNICODE, data), starts
+        )
+        if not lower:
+            return rows
+        special = self.lower_to_ascii_rows(field)
+        if not special.size:
+            return rows
+        texts, search = self.texts(field), scan.search
+        found = np.asarray([i for i in special.tolist() if search(texts[i].lower())], np.int64)
+        return replace_rows(rows, special, found, len(self.items))
+
+    def lower_to_ascii_rows(self, field: str | None = None) -> IntArray:
+        """Rows holding a character whose ``str.lower()`` is ASCII although it is not (U+0130,
+        U+212A): there the bytes of the lower-cased column differ from ``str.lower()``."""
+        cached = self._to_ascii.get(field)
+        if cached is None:
+            cached = self._rows_holding(LOWER_TO_ASCII, field)
+            self._to_ascii[field] = cached
+        return cached
+
     def word_counts(self, field: str | None = None) -> IntArray:
         """``len(text.split())`` of each text, counted over the whole column at once."""
         joined, starts = self.joined(field)
         if not joined:
             return np.zeros(len(starts), dtype=np.int64)
-        plain = joined.count(SEPARATOR) == len(starts) - 1  # no NUL inside a text
-        if plain and (joined.isascii() or _UNICODE_SPACE.search(joined) is None):
-            # UTF-8 bytes: every non-ASCII character is a run of bytes >= 0x80, none of them
-            # space (checked above), and the NUL separators stay single bytes
-            data = np.frombuffer(joined.encode("utf-8") + b"\x00", dtype=np.uint8)
-            space = _BYTE_SPACE[data]
+        encoded = self.encoded(field)
+        if encoded is not None:
+            # UTF-8 bytes: every non-ASCII character is a run of bytes >= 0x80, the few
+            # non-ASCII spaces are marked byte by byte, and the NUL separators stay single bytes
+            data = np.frombuffer(encoded[0] + b"\x00", dtype=np.uint8)
+            space = data <= 32  # then the control characters that are not space
+            controls = np.flatnonzero(data < 32)
+            space[controls] = _BYTE_SPACE[data[controls]]
+            if not joined.isascii():
+                _mark_utf8_spaces(data, space)
             begins = ~space
             begins[1:] &= space[:-1]
-            first_bytes = np.concatenate([[0], np.flatnonzero(data == 0)[:-1] + 1])
             # per text, the word starts from its first byte on (an empty text's first byte is
             # the next separator, never a word start; the sentinel closes the last text)
-            counts = np.add.reduceat(begins, first_bytes, dtype=np.int64)
+            bounds = np.append(encoded[1], data.size)
+            counts = np.diff(np.searchsorted(np.flatnonzero(begins), bounds))
             return np.asarray(counts, dtype=np.int64)
         if joined.isascii():
             space = _ASCII_SPACE[np.frombuffer(joined.encode("ascii"), dtype=np.uint8)]
@@ -133,6 +196,10 @@ class TextColumn:
 
     def rows_containing(self, literal: str, field: str | None = None, *, lower: bool) -> IntArray:
         """Rows whose text (lower-cased if ``lower``) contains ``literal``, in order."""
+        if literal.isascii():
+            rows = self.ascii_rows(_literal_scan(literal), field, lower=lower)
+            if rows is not None:
+                return rows
         joined, starts = self.joined(field, lower=lower)
         return _rows_of(_first_positions(re.escape(literal), 0, joined), starts)
 
@@ -151,10 +218,26 @@ class TextColumn:
         key = (field, True)
         cached = self._special.get(key)
         if cached is None:
-            joined, starts = self.joined(field)
-            cached = _rows_of(_char_positions(joined, _CASE_SPECIAL_CHARS), starts)
+            cached = self._rows_holding(_CASE_SPECIAL_CHARS, field)
             self._special[key] = cached
         return cached
+
+    def _rows_holding(self, chars: str, field: str | None) -> IntArray:
+        """Rows holding any of ``chars`` (rare characters): ``str.find`` on the joined column,
+        which answers at once where the column has no character that wide (far quicker than
+        a search of the bytes)."""
+        joined, starts = self.joined(field)
+        return _rows_of(_char_positions(joined, chars), starts)
+
+
+def replace_rows(rows: IntArray, checked: IntArray, found: IntArray, n_rows: int) -> IntArray:
+    """``rows`` without those in ``checked``, plus ``found`` (the ``checked`` rows that do
+    match), in order: a mask, far cheaper than the sorting set operations of numpy."""
+    mask = np.zeros(n_rows, dtype=bool)
+    mask[rows] = True
+    mask[checked] = False
+    mask[found] = True
+    return np.flatnonzero(mask).astype(np.int64)
 
 
 def _join(texts: list[str]) -> tuple[str, IntArray]:
@@ -183,13 +266,24 @@ def _lower_joined(plain: tuple[str, IntArray]) -> tuple[str, IntArray] | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _to_row_end(pattern: str, flags: int) -> re.Pattern[str]:
+def _literal_scan(literal: str) -> re.Pattern[str]:
+    return re.compile(re.escape(literal))
+
+
+@functools.lru_cache(maxsize=256)
+def _to_row_end(pattern: AnyStr, flags: int) -> re.Pattern[AnyStr]:
     """``pattern`` followed by the rest of its text: a match then ends at the separator, so a
     scan of the joined column yields at most one match per text, at the same (leftmost) start
     the bare pattern would give (a trailing ``[^\\0]*`` can always match empty). Falls back to
     the bare pattern where wrapping it is not valid (a global inline flag such as ``(?i)``)."""
+    tail = "[^" + SEPARATOR + "]*"
+    wrapped = (
+        f"(?:{pattern}){tail}"
+        if isinstance(pattern, str)
+        else b"(?:%s)%s" % (pattern, tail.encode())
+    )
     try:
-        return re.compile(f"(?:{pattern})[^{SEPARATOR}]*", flags)
+        return re.compile(wrapped, flags)
     except re.error:
         return re.compile(pattern, flags)
 
@@ -206,7 +300,7 @@ def _char_positions(text: str, chars: str) -> IntArray:
     return np.asarray(sorted(found), dtype=np.int64)
 
 
-def _first_positions(pattern: str, flags: int, joined: str) -> IntArray:
+def _first_positions(pattern: AnyStr, flags: int, joined: AnyStr) -> IntArray:
     """Where ``pattern`` first matches in each text of a joined column (ascending)."""
     scan = _to_row_end(pattern, flags)
     return np.fromiter((m.start() for m in scan.finditer(joined)), dtype=np.int64)
@@ -226,6 +320,9 @@ def _rows_of(positions: IntArray, starts: IntArray) -> IntArray:
 EXPANDING_LOWER = "\u0130"
 _EXPANDING = re.compile("[" + EXPANDING_LOWER + "]")
 _CASE_SPECIAL_CHARS = "\u0130\u0131\u017f"
+# Non-ASCII characters whose str.lower() holds ASCII letters (a test checks): the bytes scan of
+# lower-cased texts checks texts holding them one by one.
+LOWER_TO_ASCII = "\u0130\u212a"
 
 # Characters ``str.split()`` splits on (``str.isspace``), as code points.
 _SPACE = np.array([chr(c).isspace() for c in range(0x3002)], dtype=bool)  # last: "above"
@@ -233,9 +330,29 @@ _ASCII_SPACE = _SPACE[:256].copy()
 _BYTE_SPACE = np.zeros(256, dtype=bool)  # as UTF-8 bytes: ASCII spaces and the NUL separator
 _BYTE_SPACE[:128] = _SPACE[:128]
 _BYTE_SPACE[0] = True
-_UNICODE_SPACE = re.compile(
-    "[" + "".join(chr(c) for c in range(128, 0x110000) if chr(c).isspace()) + "]"
-)
+UNICODE_SPACES = "".join(chr(c) for c in range(128, 0x110000) if chr(c).isspace())
+
+
+def _mark_utf8_spaces(data: npt.NDArray[np.uint8], space: npt.NDArray[np.bool_]) -> None:
+    """Mark every byte of the non-ASCII spaces in ``data`` (valid UTF-8) as space: the bytes
+    that can lead one (0xC2 for two bytes, 0xE1 to 0xE3 for three) are found at once, and the
+    code points they start decoded and looked up."""
+    leads = np.flatnonzero((data == 0xC2) | ((data >= 0xE1) & (data <= 0xE3)))
+    if not leads.size:
+        return
+    padded = np.concatenate([data, np.zeros(2, dtype=np.uint8)])
+    first = padded[leads].astype(np.int64)
+    second = padded[leads + 1].astype(np.int64) & 0x3F
+    third = padded[leads + 2].astype(np.int64) & 0x3F
+    two = first == 0xC2
+    points = np.where(
+        two, ((first & 0x1F) << 6) | second, ((first & 0x0F) << 12) | (second << 6) | third
+    )
+    hit = _SPACE[np.minimum(points, _SPACE.size - 1)]
+    starts = leads[hit]
+    space[starts] = True
+    space[starts + 1] = True
+    space[starts[~two[hit]] + 2] = True
 
 
 class TermMatcher:
@@ -252,6 +369,7 @@ class TermMatcher:
         ordered = sorted(set(normal), key=lambda t: (-len(t), t))
         body = "|".join(re.escape(t) for t in ordered)
         self.whole_word = whole_word
+        self.ascii = all(t.isascii() for t in ordered)
         self.scan = re.compile(f"(?:{body})")
         self.exact = re.compile(rf"(?<!\w)(?:{body})(?!\w)") if whole_word else self.scan
         self.fallback = re.compile(self.exact.pattern, 0 if case_sensitive else re.IGNORECASE)
@@ -262,6 +380,10 @@ class TermMatcher:
 
     def candidate_rows(self, column: TextColumn, field: str | None = None) -> IntArray:
         """Rows where some term occurs as a substring (a superset of the matching rows)."""
+        if self.ascii:
+            rows = column.ascii_rows(self.scan, field, lower=self.lower)
+            if rows is not None:
+                return rows
         joined, starts = column.joined(field, lower=self.lower)
         return _rows_of(_first_positions(self.scan.pattern, self.scan.flags, joined), starts)
 
@@ -270,8 +392,8 @@ class TermMatcher:
         candidates = self.candidate_rows(column, field)
         if not self.whole_word or candidates.size == 0:
             return candidates
-        search, text_at, lower = self.exact.search, column.text_at, self.lower
-        keep = [i for i in candidates.tolist() if search(text_at(i, field, lower=lower))]
+        search, texts = self.search, column.texts(field)
+        keep = [i for i in candidates.tolist() if search(texts[i])]
         return np.asarray(keep, dtype=np.int64)
 
     def spans(self, column: TextColumn) -> tuple[IntArray, IntArray, IntArray]:
@@ -290,4 +412,4 @@ class TermMatcher:
         return table[:, 0], table[:, 1], table[:, 2]
 
 
-__all__ = ["SEPARATOR", "TermMatcher", "TextColumn"]
+__all__ = ["SEPARATOR", "TermMatcher", "TextColumn", "replace_rows"]

@@ -29,7 +29,14 @@ import numpy.typing as npt
 from labelkitchen.errors import InvalidInput
 from labelkitchen.weak.majority import vote_counts
 from labelkitchen.weak.matrix import LabelMatrix
-from labelkitchen.weak.model_base import BaseLabelModel, FitData, FloatArray, softmax_rows
+from labelkitchen.weak.model_base import (
+    BaseLabelModel,
+    FitData,
+    FloatArray,
+    row_max,
+    row_sum,
+    softmax_rows,
+)
 from labelkitchen.weak.registry import register_model
 
 AbstainMode = Literal["outcome", "ignore"]
@@ -84,10 +91,11 @@ class DawidSkene(BaseLabelModel):
         for iteration in range(1, self.max_iter + 1):
             balance, confusion = self._m_step(one_hot, weights, posterior, rows.n_lfs, k, fixed)
             log_joint = self._log_joint(one_hot, balance, confusion)
-            top = log_joint.max(axis=1, keepdims=True)
-            row_ll = top[:, 0] + np.log(np.exp(log_joint - top).sum(axis=1))
-            log_likelihood = float(weights @ row_ll) / n_records
-            posterior = softmax_rows(log_joint)
+            top = row_max(log_joint)
+            scaled = np.exp(log_joint - top[:, None])  # softmax_rows, sharing its exponentials
+            totals = row_sum(scaled)
+            log_likelihood = float(weights @ (top + np.log(totals))) / n_records
+            posterior = scaled / totals[:, None]
             self.n_iter_ = iteration
             if abs(log_likelihood - previous) < self.tol:
                 self.converged_ = True
@@ -110,7 +118,8 @@ class DawidSkene(BaseLabelModel):
         k: int,
         fixed_balance: FloatArray | None,
     ) -> tuple[FloatArray, FloatArray]:
-        weighted = posterior * weights[:, None]
+        unit = weights.size == 0 or (weights[0] == 1.0 and bool(np.all(weights == 1.0)))
+        weighted = posterior if unit else posterior * weights[:, None]
         per_class = weighted.sum(axis=0)
         if fixed_balance is None:
             balance = (per_class + self.smoothing) / (per_class.sum() + k * self.smoothing)

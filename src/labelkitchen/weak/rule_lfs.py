@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labelkitchen.errors import InvalidInput
-from labelkitchen.weak.columns import TermMatcher, TextColumn
+from labelkitchen.weak.columns import TermMatcher, TextColumn, replace_rows
 from labelkitchen.weak.declarative import DeclarativeLF, Label, as_text, check_label, regex_flags
 from labelkitchen.weak.lf import RecordLike
 from labelkitchen.weak.regex_literals import column_safe, lowercase_twin, required_literal
@@ -120,7 +120,7 @@ class RegexLF(DeclarativeLF):
             return np.zeros(0, np.int64) if rows is None else rows
         texts, search = column.texts(self.field), self._regex.search
         found = np.asarray([i for i in special.tolist() if search(texts[i])], dtype=np.int64)
-        return np.union1d(np.setdiff1d(rows, special), found)
+        return replace_rows(rows, special, found, len(column))
 
     def _hits(self, column: TextColumn) -> tuple[npt.NDArray[np.int64], Any]:
         search = self._regex.search
@@ -135,7 +135,7 @@ class RegexLF(DeclarativeLF):
         candidates = column.rows_containing(literal, self.field, lower=lower)
         special = column.case_special_rows(self.field) if lower else None
         if special is not None and special.size:  # lower-casing and IGNORECASE disagree there
-            candidates = np.union1d(candidates, special)
+            candidates = replace_rows(candidates, special, special, len(column))
         texts = column.texts(self.field)
         rows = [i for i in candidates.tolist() if search(texts[i])]
         return np.asarray(rows, dtype=np.int64), self.label

@@ -19,10 +19,11 @@ import numpy as np
 import numpy.typing as npt
 
 from labelkitchen.errors import InvalidInput
-from labelkitchen.weak.labels import ABSTAIN
+from labelkitchen.weak.labels import ABSTAIN, MAX_CLASSES
 from labelkitchen.weak.matrix import LabelMatrix, as_label_matrix
 
 _CHUNK_BYTES = 1 << 25  # dense int8 bytes per block while finding unique rows
+_HASH_SEED = 20_240_611  # fixed: the same rows always hash alike
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,8 +101,10 @@ def compute_stats(L: LabelMatrix | npt.ArrayLike) -> LabelStats:
     if matrix.n_records == 0:
         return LabelStats(np.zeros((0, n_lfs), dtype=np.int8), np.zeros(0, dtype=np.int64))
     block = max(1, _CHUNK_BYTES // max(n_lfs, 1))
+    if matrix.n_records <= block:  # one block: keep its sparse form for the distinct rows
+        return _hashed_unique_rows(matrix)
     parts = [_unique_rows(chunk.to_dense()) for chunk in matrix.iter_chunks(block)]
-    return parts[0] if len(parts) == 1 else merge_stats(parts)
+    return merge_stats(parts)
 
 
 def merge_stats(parts: Iterable[LabelStats]) -> LabelStats:
@@ -128,6 +131,46 @@ def expand_to_records(L: LabelMatrix | npt.ArrayLike) -> tuple[LabelStats, npt.N
         keys, return_index=True, return_inverse=True, return_counts=True
     )
     return LabelStats(dense[first], counts), inverse.astype(np.int64).ravel()
+
+
+def _hash_table(n_lfs: int) -> npt.NDArray[np.uint64]:
+    """One fixed random 64-bit number per (source, class) vote."""
+    rng = np.random.default_rng(_HASH_SEED)
+    high = np.iinfo(np.uint64).max
+    return rng.integers(0, high, size=max(n_lfs, 1) * MAX_CLASSES, dtype=np.uint64)
+
+
+def _hashed_unique_rows(
+    matrix: LabelMatrix, table: npt.NDArray[np.uint64] | None = None
+) -> LabelStats:
+    """The statistics of one block from a 64-bit hash per row summed over its votes (no sort
+    of whole rows), checked against the dense rows; the distinct rows' :meth:`LabelStats.matrix`
+    is taken from ``matrix`` itself. Rows keep the records' order when all are distinct, else
+    come in the order of their hashes; should two distinct rows ever share a hash, the exact
+    sort of whole rows decides instead. ``table`` (a number per source and class, summed per
+    row) is a parameter so that a test can make every row collide."""
+    rows, cols, labels = matrix.to_triplets()
+    table = _hash_table(matrix.n_lfs) if table is None else table
+    hashes = np.zeros(matrix.n_records, dtype=np.uint64)
+    per_vote = table[cols * MAX_CLASSES + labels]
+    voted = np.flatnonzero(matrix.votes_per_record() > 0)
+    if voted.size:
+        starts = np.searchsorted(rows, voted)
+        hashes[voted] = np.add.reduceat(per_vote, starts)
+    dense = matrix.to_dense()
+    _, first, inverse, counts = np.unique(
+        hashes, return_index=True, return_inverse=True, return_counts=True
+    )
+    if first.size == matrix.n_records:  # distinct hashes: distinct rows, kept as they are
+        stats = LabelStats(dense, np.ones(matrix.n_records, dtype=np.int64))
+        stats.__dict__["_matrix"] = matrix  # the cached_property, filled
+        return stats
+    distinct = dense[first]
+    if not np.array_equal(distinct[inverse.ravel()], dense):  # a hash collision
+        return _unique_rows(dense)
+    stats = LabelStats(distinct, counts.astype(np.int64))
+    stats.__dict__["_matrix"] = matrix.take_records(first)
+    return stats
 
 
 def _unique_rows(

@@ -36,7 +36,14 @@ import numpy.typing as npt
 
 from labelkitchen.errors import InvalidInput
 from labelkitchen.weak.matrix import LabelMatrix
-from labelkitchen.weak.model_base import BaseLabelModel, FitData, FloatArray, softmax_rows
+from labelkitchen.weak.model_base import (
+    BaseLabelModel,
+    FitData,
+    FloatArray,
+    row_max,
+    row_sum,
+    softmax_rows,
+)
 from labelkitchen.weak.registry import register_model
 
 AccuracySource = Literal["auto", "dev", "agreement"]
@@ -131,22 +138,24 @@ class WeightedVote(BaseLabelModel):
         self, L: LabelMatrix, counts: FloatArray, k: int
     ) -> tuple[FloatArray, int]:
         rows, cols, labels = L.to_triplets()
+        flat = rows * k + labels.astype(np.int64)  # each vote's (record, class) cell
         accuracy = np.full(L.n_lfs, self.prior_accuracy)
-        vote_weight = counts[rows]
+        vote_weight = None if bool(np.all(counts == 1)) else counts[rows]
         polarity = one_sided_polarity(cols, labels, L.n_lfs) if self.one_sided == "prior" else None
         prior_weight = float(log_odds(np.array([self.prior_accuracy]), k)[0])
         n_iter = 0
         for iteration in range(1, max(self.max_iter, 1) + 1):
             n_iter = iteration
-            w = log_odds(accuracy, k)
-            own = w[cols]
-            scores = _scores(rows, labels, own, L.n_records, k)
-            agree, use = _leave_one_out_agreement(scores, rows, labels, own)
-            agreeing = (agree * vote_weight)[use]
-            correct = np.bincount(cols[use], weights=agreeing, minlength=L.n_lfs).astype(np.float64)
-            cast = np.bincount(cols[use], weights=vote_weight[use], minlength=L.n_lfs).astype(
-                np.float64
+            own = log_odds(accuracy, k)[cols]
+            summed = np.bincount(flat, weights=own, minlength=L.n_records * k).astype(
+                np.float64, copy=False
             )
+            agree, use = _leave_one_out_agreement(summed.reshape(L.n_records, k), flat, own)
+            # votes whose record has no other say count zero (adding 0.0 keeps the sums exact)
+            weight = use.astype(np.float64) if vote_weight is None else use * vote_weight
+            agreeing = agree * weight
+            correct = np.bincount(cols, weights=agreeing, minlength=L.n_lfs).astype(np.float64)
+            cast = np.bincount(cols, weights=weight, minlength=L.n_lfs).astype(np.float64)
             updated = self._shrink(correct, cast)
             if polarity is not None:
                 updated = hold_polarity_level(updated, polarity, prior_weight, k)
@@ -165,38 +174,36 @@ class WeightedVote(BaseLabelModel):
 
 
 def _leave_one_out_agreement(
-    scores: FloatArray,
-    rows: npt.NDArray[np.int64],
-    labels: npt.NDArray[np.int8],
-    own: FloatArray,
+    scores: FloatArray, flat: npt.NDArray[np.int64], own: FloatArray
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """For each vote, the chance that the weighted vote of the *other* sources on its record,
-    ties broken at random, picks the same label; and whether those others said anything.
+    """For each vote (its ``flat`` cell ``record * K + class`` of ``scores``, its weight
+    ``own``), the chance that the weighted vote of the *other* sources on its record, ties
+    broken at random, picks the same label; and whether those others said anything.
 
-    Works from per-record summaries (top score and how many classes share it, the runner-up
-    score and its count) instead of a classes-wide copy per vote.
+    Works from per-cell summaries (the best score among the record's other classes and how many
+    classes share it) instead of a classes-wide copy per vote.
     """
     eps = 1e-9
     n, k = scores.shape
-    top1 = scores.max(axis=1)
+    top1 = row_max(scores)
     at_top = scores >= top1[:, None] - eps
-    n_top = at_top.sum(axis=1)
+    n_top = row_sum(at_top)
     below = np.where(at_top, -np.inf, scores)
-    top2 = below.max(axis=1) if k > 1 else np.full(n, -np.inf)
-    n_second = (below >= top2[:, None] - eps).sum(axis=1) if k > 1 else np.zeros(n, np.int64)
-    flat = rows * k + labels.astype(np.int64)
+    top2 = row_max(below) if k > 1 else np.full(n, -np.inf)
+    n_second = row_sum(below >= top2[:, None] - eps) if k > 1 else np.zeros(n, np.int64)
+    # per cell: the best of the other classes, and how many of them reach it; a class that led
+    # alone sees the runner-up, any other class the top
+    alone = at_top & (n_top == 1)[:, None]
+    best_cell = np.where(alone, top2[:, None], top1[:, None])
+    count_cell = np.where(alone, n_second[:, None], (n_top[:, None] - at_top))
+    best_cell[count_cell == 0] = -np.inf
     mine = scores.ravel()[flat] - own  # the vote's class after removing the vote itself
-    was_top = at_top.ravel()[flat]
-    n_top_here = n_top[rows]
-    alone = was_top & (n_top_here == 1)  # its class led alone: the others' best is the runner-up
-    best_other = np.where(alone, top2[rows], top1[rows])  # max over the other classes
-    n_other = np.where(alone, n_second[rows], n_top_here - was_top)
-    best_other[n_other == 0] = -np.inf
+    best_other = best_cell.ravel()[flat]
     use = np.maximum(mine, best_other) > eps
-    agree = np.zeros(mine.size)
-    agree[mine > best_other + eps] = 1.0
-    level = np.abs(mine - best_other) <= eps
-    agree[level] = 1.0 / (n_other[level] + 1)
+    lead = mine - best_other  # +inf where no other class has a score
+    agree = (lead > eps).astype(np.float64)
+    level = np.flatnonzero(np.abs(lead) <= eps)
+    agree[level] = 1.0 / (count_cell.ravel()[flat[level]] + 1)
     return agree, use
 
 
