@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from docsection import replace_section
 from labelkitchen.services import quality, review
 from labelkitchen.services.importing import import_rows
 from labelkitchen.services.projects import create_project
@@ -175,13 +176,7 @@ def render(results: dict[str, dict[str, Any]]) -> str:
 
 
 def update_doc(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8")
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + f"\n\n{HEADING}\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    replace_section(DOC, start=START, end=END, heading=HEADING, section=section)
 
 
 def main() -> None:

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from docsection import replace_section
 from labelkitchen.learn.label_errors import (
     find_label_errors,
     find_near_duplicates,
@@ -296,13 +297,7 @@ def render(results: dict[str, Any] | None) -> str:
 def update_doc(results: dict[str, Any] | None) -> None:
     """Replace only the ``label_errors`` section of docs/benchmarks.md."""
     section = render(results)
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + f"\n\n{HEADING}\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    replace_section(DOC, start=START, end=END, heading=HEADING, section=section)
 
 
 def main() -> None:

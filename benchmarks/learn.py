@@ -51,6 +51,8 @@ from typing import Any
 
 import numpy as np
 
+from docsection import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench-out"
@@ -680,13 +682,7 @@ def update_doc() -> None:
     al = json.loads(al_path.read_text()) if al_path.exists() else None
     learn = json.loads(learn_path.read_text()) if learn_path.exists() else None
     section = render(al, learn)
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + f"\n\n{HEADING}\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    replace_section(DOC, start=START, end=END, heading=HEADING, section=section)
 
 
 def main() -> None:

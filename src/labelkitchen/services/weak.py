@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from sqlalchemy import Connection
 
 from labelkitchen.errors import InvalidInput, NotFound
 from labelkitchen.schema import Project, TaskType
@@ -189,17 +190,7 @@ def apply_project_lfs(
     counts: dict[str, int] = {}
     with store.write() as conn:
         for j, lf in enumerate(lfs):
-            spec: dict[str, Any] = (
-                {"definition": lf.to_dict()}
-                if isinstance(lf, DeclarativeLF)
-                else {"definition": None, "python": lf.name}
-            )
-            source_id = ensure_source(
-                conn, project_id=row.id, kind="lf", name=lf.name, version=lf.version
-            )
-            queries.activate_lf(
-                conn, project_id=row.id, source_id=source_id, name=lf.name, spec=spec
-            )
+            source_id = _activate(conn, row, lf)
             mine = cols == j
             votes = list(zip(record_ids[rows[mine]].tolist(), labels[mine].tolist(), strict=True))
             queries.replace_votes(conn, project_id=row.id, source_id=source_id, votes=votes)
@@ -212,6 +203,19 @@ def apply_project_lfs(
         faults=result.faults,
         seconds=time.perf_counter() - started,
     )
+
+
+def _activate(conn: Connection, row: Project, lf: LabelingFunction) -> int:
+    """The LF's source (its name and version) as the project's active LF of that name; the
+    definition is kept for declarative LFs, the name for Python ones."""
+    spec: dict[str, Any] = (
+        {"definition": lf.to_dict()}
+        if isinstance(lf, DeclarativeLF)
+        else {"definition": None, "python": lf.name}
+    )
+    source_id = ensure_source(conn, project_id=row.id, kind="lf", name=lf.name, version=lf.version)
+    queries.activate_lf(conn, project_id=row.id, source_id=source_id, name=lf.name, spec=spec)
+    return source_id
 
 
 def _apply_span_lfs(
@@ -240,17 +244,7 @@ def _apply_span_lfs(
     covered: dict[str, int] = {}
     with store.write() as conn:
         for j, lf in enumerate(lfs):
-            spec: dict[str, Any] = (
-                {"definition": lf.to_dict()}
-                if isinstance(lf, DeclarativeLF)
-                else {"definition": None, "python": lf.name}
-            )
-            source_id = ensure_source(
-                conn, project_id=row.id, kind="lf", name=lf.name, version=lf.version
-            )
-            queries.activate_lf(
-                conn, project_id=row.id, source_id=source_id, name=lf.name, spec=spec
-            )
+            source_id = _activate(conn, row, lf)
             mine = votes.lfs == j
             stored = list(
                 zip(
