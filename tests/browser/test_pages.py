@@ -18,6 +18,9 @@ PAGES = [
     "/projects/spam/data",
     "/projects/spam/records/1",
     "/projects/spam/settings",
+    "/projects/spam/review",
+    "/projects/ner/review",
+    "/projects/spam/decisions",
     "/admin/users",
 ]
 
