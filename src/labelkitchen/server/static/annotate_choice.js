@@ -79,18 +79,8 @@ class ChoiceEditor {
   guess() {
     return labelsOf(this.record?.previous?.value)[0] || labelsOf(this.record?.suggestions?.[0]?.value)[0] || null;
   }
-}
 
-export class ClassifyEditor extends ChoiceEditor {
-  enterLabel() {
-    return this.record?.suggestions?.length ? "Accept suggestion" : "Repeat earlier answer";
-  }
-
-  choose(name) {
-    this.buttons.get(name)?.classList.add("pressed");
-    this.submit({ label: name });
-  }
-
+  // A label hotkey chooses that label; Enter accepts (each editor says what that means).
   key(event) {
     const label = this.hotkey(event);
     if (label) {
@@ -102,6 +92,17 @@ export class ClassifyEditor extends ChoiceEditor {
       return true;
     }
     return false;
+  }
+}
+
+export class ClassifyEditor extends ChoiceEditor {
+  enterLabel() {
+    return this.record?.suggestions?.length ? "Accept suggestion" : "Repeat earlier answer";
+  }
+
+  choose(name) {
+    this.buttons.get(name)?.classList.add("pressed");
+    this.submit({ label: name });
   }
 
   accept() {
@@ -152,19 +153,6 @@ export class MultilabelEditor extends ChoiceEditor {
     if (this.chosen.has(name)) this.chosen.delete(name);
     else this.chosen.add(name);
     this.paint();
-  }
-
-  key(event) {
-    const label = this.hotkey(event);
-    if (label) {
-      this.choose(label.name);
-      return true;
-    }
-    if (event.key === "Enter") {
-      this.accept();
-      return true;
-    }
-    return false;
   }
 
   accept() {

@@ -48,23 +48,7 @@ def current_gold(conn: Connection, *, project_id: int) -> dict[int, Any]:
 
 def gold_versions(conn: Connection, *, record_id: int) -> list[Any]:
     """Every gold version of a record, oldest first, with the reviewer's username."""
-    g, u = t.gold, t.users
-    query = (
-        select(
-            g.c.id,
-            g.c.value,
-            g.c.method,
-            g.c.annotation_id,
-            g.c.note,
-            g.c.created_at,
-            g.c.superseded_by,
-            u.c.username,
-        )
-        .outerjoin(u, u.c.id == g.c.user_id)
-        .where(g.c.record_id == record_id)
-        .order_by(g.c.id)
-    )
-    return list(conn.execute(query))
+    return gold_versions_of(conn, record_ids=[record_id]).get(record_id, [])
 
 
 def gold_versions_of(conn: Connection, *, record_ids: Sequence[int]) -> dict[int, list[Any]]:
