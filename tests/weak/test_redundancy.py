@@ -1,0 +1,138 @@
+"""Near-copy LFs merged before tie-breaking, the run-away check, and the random LF sets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labelkitchen.errors import InvalidInput
+from labelkitchen.weak import LabelMatrix, MajorityVote
+from labelkitchen.weak.label_model import tie_shares
+from labelkitchen.weak.redundancy import merge_columns, merge_stats_columns, near_copy_groups
+from labelkitchen.weak.stats import LabelStats, compute_stats
+from labelkitchen.weak.synthetic import random_label_matrix
+
+CHECKED = {"tie_break_model": "weighted_vote.v1", "tie_break_check": "dawid_skene.v1"}
+
+
+def expected_accuracy(probs, y):
+    return float(tie_shares(probs)[np.arange(y.size), y].mean())
+
+
+def independent_with_copies(seed=7, n=4000):
+    """Eight independent two-sided LFs (accuracy 0.7-0.9, coverage 0.2-0.4) over 3 classes;
+    LF 8 is an exact copy of LF 0 and LF 9 keeps 80% of LF 3's votes."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    L = np.full((n, 10), -1)
+    for j in range(8):
+        fires = rng.random(n) < rng.uniform(0.2, 0.4)
+        wrong = (y + rng.integers(1, 3, n)) % 3
+        L[fires, j] = np.where(rng.random(n) < rng.uniform(0.7, 0.9), y, wrong)[fires]
+    L[:, 8] = L[:, 0]
+    L[:, 9] = np.where(rng.random(n) < 0.8, L[:, 3], -1)
+    return L, y
+
+
+def test_copies_are_grouped_and_independent_lfs_are_not():
+    L, _ = independent_with_copies()
+    groups = near_copy_groups(compute_stats(L), 3)
+    assert groups.tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 0, 3]
+
+
+def test_lfs_that_fire_together_but_disagree_now_and_then_stay_apart():
+    """Two accurate workers given the same items fire together far more than chance, yet are
+    not copies: they disagree on some items."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 3000)
+    batch = rng.random(3000) < 0.3  # both label this batch, nobody else does
+    L = np.full((3000, 4), -1)
+    for j in range(2):
+        L[batch, j] = np.where(rng.random(3000) < 0.93, y, 1 - y)[batch]
+    for j in (2, 3):
+        fires = rng.random(3000) < 0.5
+        L[fires, j] = np.where(rng.random(3000) < 0.8, y, 1 - y)[fires]
+    assert near_copy_groups(compute_stats(L), 2).tolist() == [0, 1, 2, 3]
+
+
+def test_merge_columns_keeps_the_first_vote_of_each_group():
+    L = LabelMatrix.from_dense([[-1, 1, 0, 2], [1, -1, 0, -1], [-1, -1, -1, 2], [0, 1, 1, 1]])
+    merged = merge_columns(L, np.array([0, 1, 0, 1]))
+    assert merged.to_dense().tolist() == [[0, 1], [1, -1], [-1, 2], [0, 1]]
+    assert merge_columns(L, np.arange(4)) is L
+
+
+def test_merged_statistics_sum_rows_that_become_equal():
+    stats = LabelStats(np.array([[0, -1], [-1, 0], [1, 1]]), np.array([2, 3, 4]))
+    merged = merge_stats_columns(stats, np.array([0, 0]))
+    order = np.argsort(merged.rows[:, 0])
+    assert merged.rows[order].tolist() == [[0], [1]]
+    assert merged.counts[order].tolist() == [5, 4]
+
+
+def test_merging_copies_keeps_the_tie_break_above_majority_vote():
+    """A random LF set with near-copies (seed 353: two classes, 24 one-sided LFs) where
+    Dawid-Skene, fitted with the copies counted twice, ran away and agreed with the weighted
+    vote on the wrong class in most ties."""
+    data = random_label_matrix(353)
+    L, y, k = data.L, data.y, data.n_classes
+    majority = expected_accuracy(MajorityVote(n_classes=k).fit(L).predict_proba(L), y)
+    unmerged = MajorityVote(
+        n_classes=k, **CHECKED, tie_break_merge_copies=False, tie_break_min_agreement=0.0
+    ).fit(L)
+    merged = MajorityVote(n_classes=k, **CHECKED).fit(L)
+    assert unmerged.tie_agreement_["dawid_skene.v1"] < 0.5  # it ran away
+    assert expected_accuracy(unmerged.predict_proba(L), y) < majority - 0.02
+    assert len(set(merged.tie_groups_.tolist())) < L.shape[1]
+    assert merged.tie_break_used_
+    assert expected_accuracy(merged.predict_proba(L), y) > majority
+
+
+def test_a_tie_breaker_that_overturns_clear_majorities_is_not_used():
+    data = random_label_matrix(309)  # no copies; Dawid-Skene still runs away (agreement ~0.48)
+    L, k = data.L, data.n_classes
+    model = MajorityVote(n_classes=k, **CHECKED).fit(L)
+    assert model.tie_agreement_["dawid_skene.v1"] < model.tie_break_min_agreement
+    assert not model.tie_break_used_
+    plain = MajorityVote(n_classes=k).fit(L).predict_proba(L)
+    assert np.array_equal(model.predict_proba(L), plain)
+    trusting = MajorityVote(n_classes=k, **CHECKED, tie_break_min_agreement=0.0).fit(L)
+    assert trusting.tie_break_used_
+    assert not np.array_equal(trusting.predict_proba(L), plain)
+
+
+def test_min_agreement_outside_zero_one_is_refused():
+    with pytest.raises(InvalidInput, match="tie_break_min_agreement"):
+        MajorityVote(**CHECKED, tie_break_min_agreement=1.5).fit(np.array([[0, 1], [1, 1]]))
+
+
+def test_merged_tie_break_round_trips(tmp_path):
+    L, _ = independent_with_copies(n=1500)
+    model = MajorityVote(n_classes=3, **CHECKED).fit(L)
+    loaded = MajorityVote.load(model.save(tmp_path / "mv"))
+    assert loaded.tie_groups_.tolist() == model.tie_groups_.tolist()
+    assert loaded.tie_break_used_ == model.tie_break_used_
+    assert loaded.tie_agreement_ == pytest.approx(model.tie_agreement_)
+    assert np.allclose(loaded.predict_proba(L), model.predict_proba(L))
+
+
+def test_random_label_matrix_is_reproducible_and_as_described():
+    a, b = random_label_matrix(11), random_label_matrix(11)
+    assert np.array_equal(a.L, b.L) and np.array_equal(a.y, b.y)
+    one = random_label_matrix(4, n_classes=3, n_lfs=9, kind="one-sided", correlated=False)
+    assert one.L.shape == (3000, 9) and one.y.max() < 3 and one.L.max() < 3
+    for j in range(9):
+        assert np.unique(one.L[:, j][one.L[:, j] >= 0]).size <= 1  # one class per LF
+    assert one.description == "k=3, 9 LFs, one-sided"
+    copied = random_label_matrix(4, n_lfs=20, kind="two-sided", correlated=True)
+    assert one.copy_of.tolist() == [-1] * 9
+    copies = np.flatnonzero(copied.copy_of >= 0)
+    assert copies.size  # some LFs only ever repeat an earlier LF's votes
+    for j in copies:
+        source = copied.L[:, copied.copy_of[j]]
+        voted = copied.L[:, j] >= 0
+        assert copied.copy_of[j] < j and np.array_equal(copied.L[voted, j], source[voted])
+    with pytest.raises(InvalidInput, match="kind"):
+        random_label_matrix(1, kind="sideways")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="n_records"):
+        random_label_matrix(1, n_records=0)
