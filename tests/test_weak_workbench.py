@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import Table, func, select
 from typer.testing import CliRunner
@@ -192,3 +193,47 @@ def test_cli_apply_stats_fit(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "test accuracy on 327 gold records" in result.output
+
+
+def test_cli_stats_names_near_copies(tmp_path: Path) -> None:
+    """Two rules that are the same keyword under different names show up as near-copies."""
+    rng = np.random.default_rng(5)
+    words = np.array(["promo", "tune", "link", "voice", "filler", "other"])
+    rows = [{"id": str(i), "text": " ".join(rng.choice(words, size=3))} for i in range(400)]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "lfs:\n"
+        "  - {type: keyword, name: promo, keywords: [promo], label: spam}\n"
+        "  - {type: keyword, name: promo_again, keywords: [promo], label: spam}\n"
+        "  - {type: keyword, name: link, keywords: [link], label: spam}\n"
+        "  - {type: keyword, name: tune, keywords: [tune], label: ham}\n"
+        "  - {type: keyword, name: voice, keywords: [voice], label: ham}\n",
+        encoding="utf-8",
+    )
+    db = ["--db", f"sqlite:///{tmp_path / 'c.db'}"]
+    runner = CliRunner()
+    env = {"COLUMNS": "200"}
+    steps = [
+        ["project", "create", "c", "--task", "classify", "--labels", "spam,ham", *db],
+        ["import", "c", str(data), *db],
+        ["lf", "apply", "c", str(rules), *db],
+    ]
+    for step in steps:
+        result = runner.invoke(app, step, env=env)
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["lf", "stats", "c", "--json", *db], env=env)
+    assert result.exit_code == 0, result.output
+    copies = {row["name"]: row["near_copies"] for row in json.loads(result.output)["lfs"]}
+    assert copies == {
+        "promo": ["promo_again"],
+        "promo_again": ["promo"],
+        "link": [],
+        "tune": [],
+        "voice": [],
+    }
+    result = runner.invoke(app, ["lf", "stats", "c", *db], env=env)
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "┳" in line)
+    assert header.count("┳") == 6  # seven columns: the six usual ones and "near-copies of"

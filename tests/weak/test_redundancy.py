@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labelkitchen.errors import InvalidInput
-from labelkitchen.weak import LabelMatrix, MajorityVote
+from labelkitchen.weak import LabelMatrix, MajorityVote, lf_summary
 from labelkitchen.weak.label_model import tie_shares
 from labelkitchen.weak.redundancy import merge_columns, merge_stats_columns, near_copy_groups
 from labelkitchen.weak.stats import LabelStats, compute_stats
@@ -38,6 +38,15 @@ def test_copies_are_grouped_and_independent_lfs_are_not():
     L, _ = independent_with_copies()
     groups = near_copy_groups(compute_stats(L), 3)
     assert groups.tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 0, 3]
+
+
+def test_the_lf_summary_names_near_copies():
+    L, _ = independent_with_copies()
+    names = [f"rule_{j}" for j in range(10)]
+    summary = lf_summary(L, lf_names=names, n_classes=3)
+    assert summary.row("rule_0").near_copies == ("rule_8",)
+    assert summary.row("rule_9").near_copies == ("rule_3",)
+    assert summary.row("rule_1").near_copies == ()
 
 
 def test_lfs_that_fire_together_but_disagree_now_and_then_stay_apart():

@@ -114,8 +114,14 @@ def test_unknown_one_sided_mode_is_refused():
 
 
 def test_ties_go_to_the_class_the_tie_model_rates_higher():
-    # sources 0 and 2 agree everywhere; source 1 contradicts them: it is the less reliable one
-    L = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0], [1, 0, 1]] * 10 + [[0, 1, -1], [1, 0, -1]])
+    # sources 0 and 2 agree wherever both vote; source 1 contradicts them: it is the less
+    # reliable one (0 and 2 also vote apart, so they are two witnesses, not one rule twice)
+    L = np.array(
+        [[0, 1, 0], [1, 0, 1]] * 10
+        + [[0, 1, -1], [1, 0, -1], [-1, 1, 0], [-1, 0, 1]] * 3
+        + [[0, -1, -1], [-1, -1, 1]] * 5
+        + [[0, 1, -1], [1, 0, -1]]
+    )
     model = MajorityVote(tie_break_model="weighted_vote.v1").fit(L)
     probs = model.predict_proba(L[-2:])
     assert probs.tolist() == [[1.0, 0.0], [0.0, 1.0]]

@@ -72,6 +72,9 @@ def stats(
         return
     gold = result.n_gold > 0
     columns = ["LF", "polarity", "coverage", "overlaps", "conflicts", "conflicts most with"]
+    copies = any(row["near_copies"] for row in rows)
+    if copies:
+        columns.append("near-copies of")
     if gold:
         columns += ["correct", "incorrect", "accuracy (95% CI)"]
     table = Table(
@@ -89,6 +92,8 @@ def stats(
             _pct(row["conflicts"]),
             row["conflicts_most_with"] or "",
         ]
+        if copies:
+            cells.append(", ".join(row["near_copies"]))
         if gold:
             accuracy = (
                 ""

@@ -23,6 +23,8 @@ import scipy.sparse as sp
 from labelkitchen.errors import InvalidInput
 from labelkitchen.weak.labels import ABSTAIN
 from labelkitchen.weak.matrix import LabelMatrix, as_label_matrix
+from labelkitchen.weak.redundancy import MAX_ROWS, near_copy_groups
+from labelkitchen.weak.stats import compute_stats
 
 Metric = Literal["accuracy", "f1", "macro_f1"]
 _Z95 = 1.959963984540054
@@ -36,7 +38,10 @@ class LFStats:
     where another LF votes a different label. ``conflicts_most_with`` names the LF it disagrees
     with on most records (``conflict_count`` of them). With gold: ``correct``, ``incorrect``,
     ``accuracy`` with its 95% Wilson interval, and per class (by index) the precision of its
-    votes for that class and its recall of that class.
+    votes for that class and its recall of that class. ``near_copies`` names the LFs that look
+    like near-copies of it (:mod:`~labelkitchen.weak.redundancy`: they fire together far more
+    than independent LFs would and agree where both fire); the default label model counts such
+    a group once when it breaks ties.
     """
 
     name: str
@@ -54,6 +59,7 @@ class LFStats:
     accuracy_high: float | None = None
     precision: dict[int, float | None] | None = None
     recall: dict[int, float | None] | None = None
+    near_copies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,7 @@ def lf_summary(
         pairwise = cache.update(matrix, rows[order], labels[order], bounds, n_classes=k)
     voted_class = np.zeros((m, k), dtype=bool)
     voted_class[cols, labels] = True
+    groups = _near_copy_groups(matrix, k)
     out = []
     for j in range(m):
         mine = order[bounds[j] : bounds[j + 1]]
@@ -134,11 +141,20 @@ def lf_summary(
             "n_votes": int(n_votes[j]),
             "conflicts_most_with": names[partner] if partner_count > 0 else None,
             "conflict_count": partner_count,
+            "near_copies": tuple(names[i] for i in np.flatnonzero(groups == groups[j]) if i != j),
         }
         if gold is not None:
             row.update(_gold_stats(rows[mine], labels[mine], gold, k))
         out.append(LFStats(**row))
     return LFSummary(tuple(out), pairwise, n)
+
+
+def _near_copy_groups(matrix: LabelMatrix, n_classes: int) -> npt.NDArray[np.int64]:
+    """:func:`~labelkitchen.weak.redundancy.near_copy_groups` on at most its row budget of
+    records (evenly spaced), so the summary stays fast on large projects."""
+    if matrix.n_records > MAX_ROWS:
+        matrix = matrix.take_records(np.linspace(0, matrix.n_records - 1, MAX_ROWS).astype(int))
+    return near_copy_groups(compute_stats(matrix), n_classes)
 
 
 def conflict_counts(

@@ -12,6 +12,8 @@ Two LFs count as near-copies when, among the records majority vote assigns to th
 independently would: the Mantel-Haenszel odds ratio of "a fires" and "b fires", pooled over the
 classes, is at least ``min_odds_ratio`` (conditioning on a class that their own votes decide
 makes independent LFs look *negatively* associated, so a large positive ratio is not chance),
+or they fire on nearly the same records (Jaccard index at least ``min_jaccard``: an exact copy
+of a rule that covers most of its class leaves too few records without it for the odds ratio),
 and where both fire they give the same class at least ``min_agreement`` of the time (a copy
 nearly always does; two good crowd workers given the same batches of items fire together too,
 but disagree now and then, and stay apart). Groups are the connected pairs; a merged column
@@ -41,6 +43,7 @@ def near_copy_groups(
     *,
     min_odds_ratio: float = 50.0,
     min_agreement: float = 0.98,
+    min_jaccard: float = 0.95,
 ) -> npt.NDArray[np.int64]:
     """Per LF, the index of the first LF of its group (its own index when it has no copy)."""
     n_lfs = stats.n_lfs
@@ -85,7 +88,12 @@ def near_copy_groups(
     indicator = sp.csr_array((np.ones(record.size), (record, lf)), shape=fired.shape)
     co = np.asarray((indicator.T @ fired).toarray(), dtype=np.float64)
     agreement = np.divide(same, co, out=np.zeros_like(same), where=co > 0)
-    linked = (odds >= min_odds_ratio) & (agreement >= min_agreement) & (co > 0)
+    fired_alone = np.diag(co)
+    jaccard = np.divide(
+        co, fired_alone[:, None] + fired_alone[None, :] - co, out=np.zeros_like(co), where=co > 0
+    )
+    dependent = (odds >= min_odds_ratio) | (jaccard >= min_jaccard)
+    linked = dependent & (agreement >= min_agreement) & (co > 0)
     np.fill_diagonal(linked, False)
     if not linked.any():
         return groups
