@@ -340,8 +340,9 @@ def test_row_max_and_row_sum_equal_numpy(shape, dtype):
     assert np.array_equal(row_sum(values), values.sum(axis=1))
 
 
+@pytest.mark.parametrize("heaviest", [None, 1e6])  # the heaviest weight, or a loose bound
 @pytest.mark.parametrize("seed", range(4))
-def test_leave_one_out_agreement_equals_a_loop_over_votes(seed):
+def test_leave_one_out_agreement_equals_a_loop_over_votes(seed, heaviest):
     from labelkitchen.weak.weighted_vote import _leave_one_out_agreement
 
     rng = np.random.default_rng(seed)
@@ -353,9 +354,11 @@ def test_leave_one_out_agreement_equals_a_loop_over_votes(seed):
     rows, cols, labels = L.to_triplets()
     weight = rng.choice([0.5, 1.0, 2.0], size=m)  # equal weights make exact ties
     own = weight[cols]
-    flat = rows * k + labels.astype(np.int64)
-    scores = np.bincount(flat, weights=own, minlength=n * k).reshape(n, k)
-    agree, use = _leave_one_out_agreement(scores, flat, own)
+    cells = labels.astype(np.int64) * n + rows  # classes x records
+    scores = np.bincount(cells, weights=own, minlength=n * k).reshape(k, n).T
+    bound = weight.max() if heaviest is None else heaviest
+    agree, silent = _leave_one_out_agreement(np.ascontiguousarray(scores.T), cells, own, bound)
+    use = ~np.isin(np.arange(rows.size), silent)
     for v in range(rows.size):
         others = scores[rows[v]].copy()
         others[labels[v]] -= own[v]  # the record's weighted vote without this vote
@@ -370,3 +373,17 @@ def test_leave_one_out_agreement_equals_a_loop_over_votes(seed):
             assert agree[v] == pytest.approx(1.0 / (np.sum(np.abs(rest - best) <= 1e-9) + 1))
         else:
             assert agree[v] == 0.0
+
+
+@pytest.mark.parametrize("block", [1, 4, 16])
+def test_weighted_vote_agreement_does_not_depend_on_the_block_size(block, monkeypatch):
+    from labelkitchen.weak import weighted_vote
+
+    rng = np.random.default_rng(block)
+    dense = np.where(rng.random((40, 6)) < 0.5, rng.integers(0, 3, (40, 6)), -1)
+    dense = np.vstack([dense, dense[:10]])  # repeated rows: votes counted with weights
+    whole = WeightedVote(n_classes=3, accuracy_source="agreement").fit(dense)
+    monkeypatch.setattr(weighted_vote, "_BLOCK_RECORDS", block)
+    blocked = WeightedVote(n_classes=3, accuracy_source="agreement").fit(dense)
+    assert np.allclose(blocked.accuracy_, whole.accuracy_, rtol=0, atol=1e-12)
+    assert blocked.n_iter_ == whole.n_iter_

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from labelkitchen.errors import InvalidInput
 from labelkitchen.weak.matrix import LabelMatrix
-from labelkitchen.weak.model_base import BaseLabelModel, FitData, FloatArray
+from labelkitchen.weak.model_base import BaseLabelModel, FitData, FloatArray, row_max, row_sum
 from labelkitchen.weak.redundancy import merge_columns, merge_stats_columns, near_copy_groups
 from labelkitchen.weak.registry import get_model, register_model
 from labelkitchen.weak.stats import LabelStats
@@ -44,8 +44,10 @@ from labelkitchen.weak.stats import LabelStats
 
 def vote_counts(L: LabelMatrix, n_classes: int) -> FloatArray:
     """``records x classes`` counts of the votes each record received (vectorised)."""
-    rows, _, labels = L.to_triplets()
-    flat = np.bincount(rows * n_classes + labels, minlength=L.n_records * n_classes)
+    cells, _, labels = L.to_triplets()
+    cells *= n_classes  # each vote's (record, class) cell, built in place
+    cells += labels
+    flat = np.bincount(cells, minlength=L.n_records * n_classes)
     return flat.reshape(L.n_records, n_classes).astype(np.float64)
 
 
@@ -176,9 +178,9 @@ def _agreement_with_majority(
     rows = data.stats.matrix()
     counts = data.stats.counts.astype(np.float64)
     votes = vote_counts(rows, data.n_classes)
-    top = votes.max(axis=1, keepdims=True)
+    top = row_max(votes)[:, None]
     winners = (votes == top) & (top > 0)
-    clear = np.flatnonzero(winners.sum(axis=1) == 1)
+    clear = np.flatnonzero(row_sum(winners) == 1)
     if clear.size == 0:
         return [1.0 for _ in models]
     if clear.size > _AGREEMENT_ROWS:

@@ -186,7 +186,7 @@ class LabelMatrix:
         """Parallel arrays ``(record, lf, label)`` of the stored votes, in row-major order."""
         m = self._csr
         rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
-        return rows, m.indices.astype(np.int64), (m.data - np.int8(1)).astype(np.int8)
+        return rows, m.indices.astype(np.int64), m.data - np.int8(1)
 
     def votes_per_record(self) -> npt.NDArray[np.int64]:
         """How many sources voted on each record."""
@@ -205,7 +205,10 @@ class LabelMatrix:
                 f"the label matrix holds class {int(m.data.max()) - 1}, "
                 f"outside 0..{n_classes - 1} for n_classes={n_classes}"
             )
-        cols = m.indices.astype(np.int64) * n_classes + (m.data.astype(np.int64) - 1)
+        cols = m.indices.astype(np.int64)
+        cols *= n_classes
+        cols += m.data  # label + 1
+        cols -= 1
         return sp.csr_array(
             (np.ones(m.nnz, dtype=np.float64), cols, m.indptr.copy()),
             shape=(m.shape[0], m.shape[1] * n_classes),
@@ -213,7 +216,8 @@ class LabelMatrix:
 
     def take_records(self, indices: npt.ArrayLike) -> LabelMatrix:
         """The rows at ``indices`` (an integer array or a boolean mask), in that order."""
-        return LabelMatrix(self._csr[np.asarray(indices)])
+        taken = self._csr[np.asarray(indices)]  # whole rows: still canonical, no re-check
+        return LabelMatrix._trusted(taken.data, taken.indices, taken.indptr, taken.shape)
 
     def take_lfs(self, indices: npt.ArrayLike) -> LabelMatrix:
         """The columns at ``indices`` (an integer array or a boolean mask), in that order."""

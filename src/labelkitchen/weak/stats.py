@@ -149,27 +149,36 @@ def _hashed_unique_rows(
     come in the order of their hashes; should two distinct rows ever share a hash, the exact
     sort of whole rows decides instead. ``table`` (a number per source and class, summed per
     row) is a parameter so that a test can make every row collide."""
-    rows, cols, labels = matrix.to_triplets()
+    _, cols, labels = matrix.to_triplets()
     table = _hash_table(matrix.n_lfs) if table is None else table
     hashes = np.zeros(matrix.n_records, dtype=np.uint64)
     per_vote = table[cols * MAX_CLASSES + labels]
-    voted = np.flatnonzero(matrix.votes_per_record() > 0)
+    n_votes = matrix.votes_per_record()
+    voted = np.flatnonzero(n_votes > 0)
     if voted.size:
-        starts = np.searchsorted(rows, voted)
-        hashes[voted] = np.add.reduceat(per_vote, starts)
-    dense = matrix.to_dense()
-    _, first, inverse, counts = np.unique(
-        hashes, return_index=True, return_inverse=True, return_counts=True
-    )
-    if first.size == matrix.n_records:  # distinct hashes: distinct rows, kept as they are
-        stats = LabelStats(dense, np.ones(matrix.n_records, dtype=np.int64))
+        starts = np.cumsum(n_votes) - n_votes  # each record's first vote
+        hashes[voted] = np.add.reduceat(per_vote, starts[voted])
+    order = np.argsort(hashes)  # equal hashes are grouped below, whatever their order
+    ordered = hashes[order]
+    new_group = np.empty(ordered.size, dtype=bool)
+    new_group[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new_group[1:])
+    group_starts = np.flatnonzero(new_group)
+    if group_starts.size == matrix.n_records:  # distinct hashes: distinct rows, kept as they are
+        stats = LabelStats(matrix.to_dense(), np.ones(matrix.n_records, dtype=np.int64))
         stats.__dict__["_matrix"] = matrix  # the cached_property, filled
         return stats
-    distinct = dense[first]
-    if not np.array_equal(distinct[inverse.ravel()], dense):  # a hash collision
-        return _unique_rows(dense)
-    stats = LabelStats(distinct, counts.astype(np.int64))
-    stats.__dict__["_matrix"] = matrix.take_records(first)
+    first = np.minimum.reduceat(order, group_starts)  # each hash's first record, as np.unique
+    counts = np.diff(np.append(group_starts, ordered.size))
+    distinct = matrix.take_records(first)
+    rows = distinct.to_dense()
+    shared = np.flatnonzero(counts > 1)  # only records whose hash is shared need comparing
+    members = np.repeat(shared, counts[shared])
+    records = order[np.repeat(counts > 1, counts)]  # in the same order as ``members``
+    if not np.array_equal(matrix.take_records(records).to_dense(), rows[members]):  # collision
+        return _unique_rows(matrix.to_dense())
+    stats = LabelStats(rows, counts.astype(np.int64))
+    stats.__dict__["_matrix"] = distinct
     return stats
 
 

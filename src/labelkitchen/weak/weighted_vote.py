@@ -29,6 +29,8 @@ balance this is the one-coin weight above.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -40,8 +42,6 @@ from labelkitchen.weak.model_base import (
     BaseLabelModel,
     FitData,
     FloatArray,
-    row_max,
-    row_sum,
     softmax_rows,
 )
 from labelkitchen.weak.registry import register_model
@@ -138,24 +138,17 @@ class WeightedVote(BaseLabelModel):
         self, L: LabelMatrix, counts: FloatArray, k: int
     ) -> tuple[FloatArray, int]:
         rows, cols, labels = L.to_triplets()
-        flat = rows * k + labels.astype(np.int64)  # each vote's (record, class) cell
+        votes = _VoteBlocks.build(rows, cols, labels, L.votes_per_record(), k)
         accuracy = np.full(L.n_lfs, self.prior_accuracy)
         vote_weight = None if bool(np.all(counts == 1)) else counts[rows]
-        polarity = one_sided_polarity(cols, labels, L.n_lfs) if self.one_sided == "prior" else None
+        per_class = _votes_per_class(cols, labels, L.n_lfs, k, vote_weight)
+        all_cast = per_class.sum(axis=1)  # integers: exact in any order
+        polarity = _polarity(per_class > 0) if self.one_sided == "prior" else None
         prior_weight = float(log_odds(np.array([self.prior_accuracy]), k)[0])
         n_iter = 0
         for iteration in range(1, max(self.max_iter, 1) + 1):
             n_iter = iteration
-            own = log_odds(accuracy, k)[cols]
-            summed = np.bincount(flat, weights=own, minlength=L.n_records * k).astype(
-                np.float64, copy=False
-            )
-            agree, use = _leave_one_out_agreement(summed.reshape(L.n_records, k), flat, own)
-            # votes whose record has no other say count zero (adding 0.0 keeps the sums exact)
-            weight = use.astype(np.float64) if vote_weight is None else use * vote_weight
-            agreeing = agree * weight
-            correct = np.bincount(cols, weights=agreeing, minlength=L.n_lfs).astype(np.float64)
-            cast = np.bincount(cols, weights=weight, minlength=L.n_lfs).astype(np.float64)
+            correct, cast = votes.agreement(log_odds(accuracy, k), vote_weight, all_cast)
             updated = self._shrink(correct, cast)
             if polarity is not None:
                 updated = hold_polarity_level(updated, polarity, prior_weight, k)
@@ -173,38 +166,122 @@ class WeightedVote(BaseLabelModel):
         return softmax_rows(scores)
 
 
-def _leave_one_out_agreement(
-    scores: FloatArray, flat: npt.NDArray[np.int64], own: FloatArray
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """For each vote (its ``flat`` cell ``record * K + class`` of ``scores``, its weight
-    ``own``), the chance that the weighted vote of the *other* sources on its record, ties
-    broken at random, picks the same label; and whether those others said anything.
+_BLOCK_RECORDS = 4096  # records per block of the agreement pass (a power of two): in cache
 
-    Works from per-cell summaries (the best score among the record's other classes and how many
-    classes share it) instead of a classes-wide copy per vote.
+
+@dataclass(frozen=True)
+class _VoteBlocks:
+    """The votes of ``L`` (row-major) cut into blocks of whole records, each vote with its
+    cell ``class * B + record`` counted from its block's first record (``B`` records per
+    block), so that a block's weighted vote and everything derived from it fit in cache."""
+
+    cells: npt.NDArray[np.int64]  # each vote's cell within its block
+    cols: npt.NDArray[np.int64]  # each vote's source
+    bounds: list[tuple[int, int]]  # per block: its first vote and the end of its votes
+    n_classes: int
+
+    @classmethod
+    def build(
+        cls,
+        rows: npt.NDArray[np.int64],
+        cols: npt.NDArray[np.int64],
+        labels: npt.NDArray[np.int8],
+        votes_per_record: npt.NDArray[np.int64],
+        k: int,
+    ) -> _VoteBlocks:
+        first_vote = np.concatenate([[0], np.cumsum(votes_per_record)])
+        edges = [*range(0, votes_per_record.size, _BLOCK_RECORDS), votes_per_record.size]
+        bounds = [(int(first_vote[a]), int(first_vote[b])) for a, b in pairwise(edges)]
+        cells = labels.astype(np.int64)
+        cells *= _BLOCK_RECORDS
+        cells += rows & (_BLOCK_RECORDS - 1)  # the record within its block
+        return cls(cells, cols, bounds, k)
+
+    def agreement(
+        self, source_weight: FloatArray, vote_weight: FloatArray | None, cast: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Per source, how many of its votes agree with the weighted vote of the *other*
+        sources on their records (a draw counts as the chance that a random tie-break picks
+        the vote's class), and how many met any other say, out of the ``cast`` it cast;
+        ``vote_weight`` counts each vote (``None``: once)."""
+        n_lfs = cast.size
+        correct = np.zeros(n_lfs)
+        silent = np.zeros(n_lfs)  # votes whose record has no other say: they count zero
+        width = self.n_classes * _BLOCK_RECORDS
+        heaviest = float(source_weight.max()) if source_weight.size else 0.0
+        for first, end in self.bounds:
+            block = slice(first, end)
+            cells, cols = self.cells[block], self.cols[block]
+            own = source_weight[cols]
+            summed = np.bincount(cells, weights=own, minlength=width)
+            scores = np.asarray(summed, dtype=np.float64).reshape(self.n_classes, -1)
+            agree, lone = _leave_one_out_agreement(scores, cells, own, heaviest)
+            if vote_weight is not None:
+                agree *= vote_weight[block]
+            if lone.size:
+                agree[lone] = 0.0
+                weights = None if vote_weight is None else vote_weight[block][lone]
+                silent += np.bincount(cols[lone], weights=weights, minlength=n_lfs)
+            correct += np.bincount(cols, weights=agree, minlength=n_lfs)
+        return correct, cast - silent  # integers: exact however they are added up
+
+
+def _leave_one_out_agreement(
+    scores: FloatArray, cells: npt.NDArray[np.int64], own: FloatArray, heaviest: float
+) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """For each vote (its ``cells`` index ``class * n + record`` into ``scores``, classes x
+    records, and its weight ``own``: non-negative, at most ``heaviest``), the chance that the
+    weighted vote of the *other* sources on its record, ties broken at random, picks the same
+    label; and the votes whose record has no other say.
+
+    Works from per-cell summaries (the best score among the record's other classes) instead of
+    a classes-wide copy per vote. Removing a vote lowers its class's score by its weight, so a
+    class that leads by more than ``heaviest`` keeps the lead whichever of its votes is
+    removed, and one that trails the best other class stays behind: only the votes of the
+    cells in between are looked at one by one (every comparison is the one made per vote, and
+    floating-point subtraction is monotonic, so the shortcut decides exactly as they would).
+    How many classes share the best score is only needed where a vote's class draws level
+    with it, and is counted there alone.
     """
     eps = 1e-9
-    n, k = scores.shape
-    top1 = row_max(scores)
-    at_top = scores >= top1[:, None] - eps
-    n_top = row_sum(at_top)
+    k, n = scores.shape
+    top1 = scores.max(axis=0)
+    at_top = scores >= top1 - eps
+    n_top = at_top.sum(axis=0)
     below = np.where(at_top, -np.inf, scores)
-    top2 = row_max(below) if k > 1 else np.full(n, -np.inf)
-    n_second = row_sum(below >= top2[:, None] - eps) if k > 1 else np.zeros(n, np.int64)
-    # per cell: the best of the other classes, and how many of them reach it; a class that led
-    # alone sees the runner-up, any other class the top
-    alone = at_top & (n_top == 1)[:, None]
-    best_cell = np.where(alone, top2[:, None], top1[:, None])
-    count_cell = np.where(alone, n_second[:, None], (n_top[:, None] - at_top))
-    best_cell[count_cell == 0] = -np.inf
-    mine = scores.ravel()[flat] - own  # the vote's class after removing the vote itself
-    best_other = best_cell.ravel()[flat]
-    use = np.maximum(mine, best_other) > eps
-    lead = mine - best_other  # +inf where no other class has a score
-    agree = (lead > eps).astype(np.float64)
+    top2 = below.max(axis=0) if k > 1 else np.full(n, -np.inf)
+    # per cell: the best of the other classes; a class that led alone sees the runner-up, any
+    # other class the top (with two classes or more some other class always has a score)
+    alone = at_top & (n_top == 1)
+    best_cell = np.where(alone, top2, top1)
+    # per cell: 1 where every vote there agrees (and met another say), 0 where none agrees but
+    # each met another say, NaN where the votes must be looked at one by one
+    leads = np.subtract(scores - heaviest, best_cell) > eps
+    trails = (np.subtract(scores, best_cell) < -eps) & (best_cell > eps)
+    verdict = np.where(leads | trails, leads, np.nan).ravel()  # the two never meet
+    if k == 1:
+        best_cell[:] = -np.inf
+        verdict[:] = np.nan
+    agree = verdict[cells]
+    open_votes = np.flatnonzero(np.isnan(agree))
+    if open_votes.size == 0:
+        return agree, open_votes
+    cell = cells[open_votes]
+    mine = scores.ravel()[cell]
+    mine -= own[open_votes]  # the vote's class after removing the vote itself
+    best_other = best_cell.ravel()[cell]
+    silent = open_votes[np.maximum(mine, best_other) <= eps]
+    lead = np.subtract(mine, best_other, out=mine)  # +inf where no other class has a score
+    decided = (lead > eps).astype(np.float64)
     level = np.flatnonzero(np.abs(lead) <= eps)
-    agree[level] = 1.0 / (count_cell.ravel()[flat[level]] + 1)
-    return agree, use
+    if level.size:  # a draw: count the classes the vote's class drew level with
+        label, record = np.divmod(cell[level], n)
+        runner_up = below[:, record] >= top2[record] - eps
+        n_second = runner_up.sum(axis=0) if k > 1 else np.zeros(level.size, np.int64)
+        others = np.where(alone[label, record], n_second, n_top[record] - at_top[label, record])
+        decided[level] = 1.0 / (others + 1)
+    agree[open_votes] = decided
+    return agree, silent
 
 
 def _scores(
@@ -224,11 +301,29 @@ def one_sided_polarity(
     cols: npt.NDArray[np.int64], labels: npt.NDArray[np.int8], n_lfs: int
 ) -> npt.NDArray[np.int64]:
     """Per source, the one class it votes, or ``-1`` if it votes several (or none)."""
-    low = np.full(n_lfs, np.iinfo(np.int64).max)
-    high = np.full(n_lfs, -1)
-    np.minimum.at(low, cols, labels.astype(np.int64))
-    np.maximum.at(high, cols, labels.astype(np.int64))
-    return np.asarray(np.where(low == high, high, -1), dtype=np.int64)
+    width = int(labels.max()) + 1 if labels.size else 1
+    return _polarity(_votes_per_class(cols, labels, n_lfs, width, None) > 0)
+
+
+def _votes_per_class(
+    cols: npt.NDArray[np.int64],
+    labels: npt.NDArray[np.int8],
+    n_lfs: int,
+    k: int,
+    vote_weight: FloatArray | None,
+) -> FloatArray:
+    """``sources x classes``: the votes of each source for each class (counted with
+    ``vote_weight``, else once)."""
+    cells = cols * k
+    cells += labels
+    summed = np.bincount(cells, weights=vote_weight, minlength=n_lfs * k)
+    return np.asarray(summed, dtype=np.float64).reshape(n_lfs, k)
+
+
+def _polarity(voted: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """The one class each source votes (``voted``: sources x classes), else ``-1``."""
+    single = voted.sum(axis=1) == 1
+    return np.asarray(np.where(single, voted.argmax(axis=1), -1), dtype=np.int64)
 
 
 def hold_polarity_level(
