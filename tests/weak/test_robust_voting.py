@@ -220,3 +220,26 @@ def test_checked_majority_vote_round_trips(tmp_path):
     ).fit(L)
     loaded = MajorityVote.load(model.save(tmp_path / "mv"))
     assert np.array_equal(loaded.predict_proba(L), model.predict_proba(L))
+
+
+def test_a_two_sided_source_keeps_the_one_coin_weight_under_a_skewed_balance():
+    """A source that votes both classes, right 80% of the time, voting the 10% class: the
+    posterior is 0.1 * 0.8 / (0.1 * 0.8 + 0.9 * 0.2) = 0.31, not the 0.8 a lift weight gives.
+    A one-sided source with the same accuracy (its precision) does lift its class to 0.8."""
+    rng = np.random.default_rng(0)
+    y = (rng.random(20_000) < 0.1).astype(int)
+    right = rng.random(y.size) < 0.8
+    two_sided = np.where(right, y, 1 - y)[:, None]
+    model = WeightedVote(accuracy_source="dev", prior_strength=0.0).fit(
+        two_sided, L_dev=two_sided, y_dev=y, class_balance=[0.9, 0.1]
+    )
+    assert not model.one_sided_[0]
+    assert model.predict_proba(np.array([[1]]))[0, 1] == pytest.approx(0.08 / 0.26, abs=0.01)
+    fires = np.where(y == 1, right, rng.random(y.size) < 0.02)
+    one_sided = np.where(fires, 1, -1)[:, None]
+    precision = float(np.mean(y[fires] == 1))
+    model = WeightedVote(accuracy_source="dev", prior_strength=0.0).fit(
+        one_sided, L_dev=one_sided, y_dev=y, class_balance=[0.9, 0.1]
+    )
+    assert model.one_sided_[0]
+    assert model.predict_proba(np.array([[1]]))[0, 1] == pytest.approx(precision, abs=0.01)

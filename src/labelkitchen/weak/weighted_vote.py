@@ -21,10 +21,13 @@ feeds back until one class's sources carry all the weight. With ``one_sided="pri
 the mean weight of each class's one-sided sources is held at the prior's after every round;
 ``"free"`` lets it drift.
 
-A source's accuracy is the share of its votes that are right, which already contains the class
-balance ``p``. A vote for class ``c`` therefore weighs ``logit(a_j) - logit(p_c)`` (how far the
-source lifts ``c`` above its share), floored at zero, and ``log p`` is added once. With a uniform
-balance this is the one-coin weight above.
+A one-sided source's accuracy is the share of its votes that are right, which already contains
+the class balance ``p``. Its vote for class ``c`` therefore weighs ``logit(a_j) - logit(p_c)``
+(how far the source lifts ``c`` above its share), floored at zero. A source that votes several
+classes is the one-coin source above whatever the balance: its vote weighs ``w_j``. Either way
+``log p`` is added once. With a uniform balance both weights are the same. (Giving a two-sided
+source the lift weight would overrate its votes for a rare class: a source right 80% of the time
+that votes a 10% class leaves that class at 31%, not 80%.)
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class WeightedVote(BaseLabelModel):
     """Accuracy-weighted vote (one-coin model); see the module documentation.
 
     Learned attributes: ``accuracy_`` (per source), ``weights_`` (per source log-odds under a
-    uniform class balance),
+    uniform class balance), ``one_sided_`` (per source: it voted one class only),
     ``class_balance_`` (given, from dev gold, else uniform), ``accuracy_source_`` (``"dev"`` or
     ``"agreement"``), ``n_iter_``.
     """
@@ -114,6 +117,8 @@ class WeightedVote(BaseLabelModel):
         self.n_lfs_ = rows.n_lfs
         balance = np.full(k, 1.0 / k) if data.class_balance is None else data.class_balance
         self.accuracy_ = accuracy
+        _, cols, labels = rows.to_triplets()
+        self.one_sided_ = one_sided_polarity(cols, labels, rows.n_lfs) >= 0
         self.weights_ = log_odds(accuracy, k)
         self.class_balance_ = balance
         self.accuracy_source_ = source
@@ -161,6 +166,9 @@ class WeightedVote(BaseLabelModel):
     def _predict_proba(self, L: LabelMatrix) -> FloatArray:
         rows, cols, labels = L.to_triplets()
         weights = vote_weights(self.accuracy_[cols], labels, self.class_balance_)
+        one_sided = getattr(self, "one_sided_", None)  # absent in models saved before it
+        if one_sided is not None:
+            weights = np.where(one_sided[cols], weights, self.weights_[cols])
         scores = _scores(rows, labels, weights, L.n_records, self.n_classes_)
         scores += np.log(np.clip(self.class_balance_, 1e-12, None))[None, :]
         return softmax_rows(scores)
