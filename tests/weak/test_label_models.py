@@ -387,3 +387,28 @@ def test_weighted_vote_agreement_does_not_depend_on_the_block_size(block, monkey
     blocked = WeightedVote(n_classes=3, accuracy_source="agreement").fit(dense)
     assert np.allclose(blocked.accuracy_, whole.accuracy_, rtol=0, atol=1e-12)
     assert blocked.n_iter_ == whole.n_iter_
+
+
+@pytest.mark.parametrize(
+    "name", ["majority_vote.v1", "weighted_vote.v1", "dawid_skene.v1", "label_model.v1"]
+)
+def test_records_no_lf_voted_on_get_the_dev_shares_of_such_records(name, tmp_path):
+    """Class 0 is most records, but the LFs cover it well: the dev records no LF voted on are
+    mostly class 1, and that is the answer for a silent record, not the overall balance."""
+    rng = np.random.default_rng(1)
+    y = (rng.random(3000) < 0.3).astype(int)
+    L = np.full((3000, 3), -1)
+    for j in range(3):
+        fires = rng.random(3000) < np.where(y == 0, 0.7, 0.1)
+        L[fires, j] = np.where(rng.random(3000) < 0.85, y, 1 - y)[fires]
+    dev = np.arange(3000) < 500
+    model = get_model(name)(n_classes=2, random_state=0)
+    model.fit(L[~dev], L_dev=L[dev], y_dev=y[dev])
+    silent = dev & (L == -1).all(axis=1)
+    expected = (np.bincount(y[silent], minlength=2) + 1.0) / (silent.sum() + 2)
+    assert expected[1] > 0.5 > float(np.mean(y))  # the silent records differ from the rest
+    assert model.predict_proba(np.array([[-1, -1, -1]]))[0] == pytest.approx(expected)
+    restored = load_model(model.save(tmp_path / "m"))
+    assert restored.predict_proba(np.array([[-1, -1, -1]]))[0] == pytest.approx(expected)
+    model.fit(L[~dev])  # refitted without dev gold: back to the model's own answer
+    assert not hasattr(model, "uncovered_balance_")

@@ -119,12 +119,19 @@ class BaseLabelModel:
             L, n_classes=self.n_classes, L_dev=L_dev, y_dev=y_dev, class_balance=class_balance
         )
         self._fit(data)
+        self.__dict__.pop("uncovered_balance_", None)
+        uncovered = uncovered_balance(data)
+        if uncovered is not None:
+            self.uncovered_balance_ = uncovered
         return self
 
     def predict_proba(self, L: LabelMatrix | npt.ArrayLike) -> FloatArray:
         """Class probabilities, one row per record (rows sum to one)."""
         matrix = self._check_predict_input(L)
         probs = self._predict_proba(matrix)
+        uncovered: FloatArray | None = getattr(self, "uncovered_balance_", None)
+        if uncovered is not None:
+            probs[matrix.votes_per_record() == 0] = uncovered
         return normalize_rows(probs)
 
     def predict(
@@ -303,6 +310,20 @@ def prepare_fit_data(
         balance = (np.bincount(known, minlength=k) + 1.0) / (known.size + k)
         source = "dev"
     return FitData(stats, k, balance, source, dev_matrix, gold)
+
+
+def uncovered_balance(data: FitData) -> FloatArray | None:
+    """With dev gold: the class shares among the dev records no LF voted on (add-one smoothed),
+    the model's answer for such records. Records the LFs miss are not a sample of all records
+    (a class whose LFs cover it well is rare among them), so neither the overall class balance
+    nor a uniform guess is right there. ``None`` without dev records that no LF voted on."""
+    if data.L_dev is None or data.y_dev is None:
+        return None
+    silent = (data.L_dev.votes_per_record() == 0) & (data.y_dev >= 0)
+    if not silent.any():
+        return None
+    counts = np.bincount(data.y_dev[silent], minlength=data.n_classes).astype(np.float64)
+    return np.asarray((counts + 1.0) / (counts.sum() + data.n_classes), dtype=np.float64)
 
 
 def resolve_n_classes(
