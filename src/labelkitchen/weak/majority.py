@@ -57,7 +57,9 @@ class MajorityVote(BaseLabelModel):
 
     ``predict_proba`` splits the probability evenly among the classes tied for most votes (or,
     with ``tie_break_model``, gives it to those of them that model rates highest); a record
-    without votes gets the class balance (given, from dev gold, else uniform). ``fit`` learns
+    without votes gets, with dev gold, the class shares among the dev records without votes
+    (see :func:`~labelkitchen.weak.model_base.uncovered_balance`), else the class balance
+    (given, else uniform). ``fit`` learns
     nothing from the votes themselves; it records the number of classes, the number of sources,
     the class balance, and the fitted tie-breaking models as ``tie_model_`` and
     ``tie_check_model_``, their agreement with clear majorities as ``tie_agreement_``, and
