@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from labelkitchen.cli.common import DbOption, JsonOption, console, open_store, print_json
@@ -71,38 +72,48 @@ def stats(
         )
         return
     gold = result.n_gold > 0
-    columns = ["LF", "polarity", "coverage", "overlaps", "conflicts", "conflicts most with"]
     copies = any(row["near_copies"] for row in rows)
-    if copies:
-        columns.append("near-copies of")
-    if gold:
-        columns += ["correct", "incorrect", "accuracy (95% CI)"]
+    # the most telling columns first: a narrow terminal folds or cuts the ones on the right
+    names = ["LF", "polarity", "cover"]
+    names += ["right", "accuracy (95% CI)"] if gold else []
+    names += ["overlap", "conflict", "conflicts most with"]
+    names += ["near-copies of"] if copies else []
     table = Table(
-        *columns,
         title=f"{result.project}: {result.summary.n_records:,} records"
         + (f", {result.n_gold:,} with gold" if gold else ", no gold yet"),
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
+    longest = max((len(row["name"]) for row in rows), default=2)
+    for name in names:
+        if name == "LF":  # names are folded onto more lines rather than cut
+            table.add_column(name, overflow="fold", min_width=min(longest, 20))
+        elif name in ("cover", "overlap", "conflict", "right"):
+            table.add_column(name, justify="right", no_wrap=True)
+        elif name == "accuracy (95% CI)":
+            table.add_column(name, justify="right", min_width=15)
+        else:
+            table.add_column(name, overflow="fold")
     for row in rows:
         cells = [
             row["name"],
             ", ".join(result.labels[c] for c in row["polarity"]),
             _pct(row["coverage"]),
-            _pct(row["overlaps"]),
-            _pct(row["conflicts"]),
-            row["conflicts_most_with"] or "",
         ]
-        if copies:
-            cells.append(", ".join(row["near_copies"]))
         if gold:
             accuracy = (
                 ""
                 if row["accuracy"] is None
                 else (
-                    f"{row['accuracy']:.1%} ({row['accuracy_low']:.0%}-{row['accuracy_high']:.0%})"
+                    f"{row['accuracy']:.0%} ({row['accuracy_low']:.0%}-{row['accuracy_high']:.0%})"
                 )
             )
-            cells += [str(row["correct"]), str(row["incorrect"]), accuracy]
+            judged = row["correct"] + row["incorrect"]
+            cells += [f"{row['correct']}/{judged}", accuracy]
+        cells += [_pct(row["overlaps"]), _pct(row["conflicts"]), row["conflicts_most_with"] or ""]
+        if copies:
+            cells.append(", ".join(row["near_copies"]))
         table.add_row(*cells)
     console.print(table)
 
