@@ -22,12 +22,14 @@ from labelkitchen.services.projects import create_project
 from labelkitchen.services.weak import (
     apply_project_lfs,
     fit_label_model,
+    fit_notes,
     load_lfs,
     project_lf_summary,
 )
 from labelkitchen.store import Store
 from labelkitchen.store import tables as t
-from labelkitchen.weak import keyword_lf
+from labelkitchen.weak import LabelModel, MajorityVote, keyword_lf
+from labelkitchen.weak.synthetic import random_label_matrix
 
 ROWS = [
     {"id": "1", "text": "check out my channel", "split": "test", "gold": {"label": "spam"}},
@@ -235,6 +237,11 @@ def test_cli_stats_names_near_copies(tmp_path: Path, monkeypatch: pytest.MonkeyP
         "tune": [],
         "voice": [],
     }
+    result = runner.invoke(app, ["weak", "fit", "c", *db], env=env)
+    assert result.exit_code == 0, result.output
+    assert "near-copies counted once when breaking ties: promo, promo_again" in " ".join(
+        result.output.split()
+    )
     wide = Console(width=200, file=io.StringIO(), highlight=False, markup=False)
     monkeypatch.setattr("labelkitchen.cli.weak.console", wide)
     result = runner.invoke(app, ["lf", "stats", "c", *db], env=env)
@@ -244,3 +251,12 @@ def test_cli_stats_names_near_copies(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "near-copies of" in table.splitlines()[2]
     assert rows["promo"][-1] == "promo_again" and rows["promo_again"][-1] == "promo"
     assert rows["link"][-1] != "promo"  # no copies: the column is empty
+
+
+def test_fit_notes_say_when_ties_are_left_as_ties() -> None:
+    data = random_label_matrix(309)  # Dawid-Skene runs away here (see tests/weak)
+    model = LabelModel(n_classes=data.n_classes, random_state=0).fit(data.L)
+    names = [f"lf{j}" for j in range(data.L.shape[1])]
+    notes = fit_notes(model, names)
+    assert any(n.startswith("ties left as ties: dawid_skene.v1 overturned") for n in notes)
+    assert fit_notes(MajorityVote().fit(data.L), names) == ()  # no tie-breaker, nothing to say

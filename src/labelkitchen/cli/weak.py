@@ -140,6 +140,8 @@ def fit(
         f"{report.n_labelled:,} of {report.n_records:,} records labelled "
         f"({report.coverage:.1%} covered) in {report.seconds:.2f} s"
     )
+    for note in report.notes:
+        console.print(f"  {note}")
     if report.test_accuracy is not None:
         console.print(
             f"test accuracy on {report.n_test:,} gold records: {report.test_accuracy:.1%} "

@@ -14,6 +14,7 @@ import io
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,9 @@ class WeakFitReport:
     test_majority_accuracy: float | None
     n_test: int
     seconds: float
+    notes: tuple[str, ...] = ()
+    """What the fitted model did that a user should know: near-copy LFs it counted once when
+    breaking ties, tie-breakers it did not trust."""
 
 
 # --- loading LFs ---------------------------------------------------------------------------
@@ -436,7 +440,29 @@ def fit_label_model(
         test_majority_accuracy=majority_accuracy,
         n_test=int(test.sum()),
         seconds=time.perf_counter() - started,
+        notes=fit_notes(estimator, data.lf_names),
     )
+
+
+def fit_notes(estimator: Any, lf_names: Sequence[str]) -> tuple[str, ...]:
+    """Readable notes on a fitted label model's tie-breaking (see :class:`WeakFitReport`)."""
+    inner = getattr(estimator, "model_", estimator)
+    groups = getattr(inner, "tie_groups_", None)
+    if groups is None:
+        return ()
+    notes = []
+    for first in np.unique(groups):
+        members = [lf_names[int(j)] for j in np.flatnonzero(groups == first)]
+        if len(members) > 1:
+            notes.append(f"near-copies counted once when breaking ties: {', '.join(members)}")
+    if not getattr(inner, "tie_break_used_", True):
+        shares: dict[str, float] = dict(getattr(inner, "tie_agreement_", {}))
+        worst = min(shares.items(), key=lambda item: item[1], default=("a tie-breaker", 0.0))
+        notes.append(
+            f"ties left as ties: {worst[0]} overturned {1 - worst[1]:.0%} of the clear "
+            "majorities, so it was not trusted"
+        )
+    return tuple(notes)
 
 
 def lf_disagreement_scores(store: Store, *, project: Project) -> list[tuple[int, float]] | None:
