@@ -579,7 +579,7 @@ def measure_robustness() -> dict[str, Any]:
             ),
         }
         out[name] = {
-            label: float(tie_shares(model.fit(L).predict_proba(L))[np.arange(y.size), y].mean())
+            label: _expected_accuracy(model.fit(L).predict_proba(L), y)
             for label, model in models.items()
         }
     print(f"  robustness: {json.dumps(out)}", flush=True)

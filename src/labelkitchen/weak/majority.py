@@ -36,19 +36,16 @@ import numpy.typing as npt
 
 from labelkitchen.errors import InvalidInput
 from labelkitchen.weak.matrix import LabelMatrix
-from labelkitchen.weak.model_base import BaseLabelModel, FitData, FloatArray, row_max, row_sum
+from labelkitchen.weak.model_base import (
+    BaseLabelModel,
+    FitData,
+    FloatArray,
+    clear_majority,
+    vote_counts,
+)
 from labelkitchen.weak.redundancy import merge_columns, merge_stats_columns, near_copy_groups
 from labelkitchen.weak.registry import get_model, register_model
 from labelkitchen.weak.stats import LabelStats
-
-
-def vote_counts(L: LabelMatrix, n_classes: int) -> FloatArray:
-    """``records x classes`` counts of the votes each record received (vectorised)."""
-    cells, _, labels = L.to_triplets()
-    cells *= n_classes  # each vote's (record, class) cell, built in place
-    cells += labels
-    flat = np.bincount(cells, minlength=L.n_records * n_classes)
-    return flat.reshape(L.n_records, n_classes).astype(np.float64)
 
 
 @register_model("majority_vote.v1")
@@ -179,15 +176,13 @@ def _agreement_with_majority(
     :data:`_AGREEMENT_ROWS` of them (evenly spaced): a share to within about 1.5 points."""
     rows = data.stats.matrix()
     counts = data.stats.counts.astype(np.float64)
-    votes = vote_counts(rows, data.n_classes)
-    top = row_max(votes)[:, None]
-    winners = (votes == top) & (top > 0)
-    clear = np.flatnonzero(row_sum(winners) == 1)
+    winner = clear_majority(vote_counts(rows, data.n_classes))
+    clear = np.flatnonzero(winner >= 0)
     if clear.size == 0:
         return [1.0 for _ in models]
     if clear.size > _AGREEMENT_ROWS:
         clear = clear[np.linspace(0, clear.size - 1, _AGREEMENT_ROWS).astype(np.int64)]
-    majority = np.argmax(votes[clear], axis=1)
+    majority = winner[clear]
     weight = counts[clear]
     subset = merge_columns(rows.take_records(clear), groups)
     shares = []

@@ -372,6 +372,23 @@ def normalize_rows(probs: FloatArray) -> FloatArray:
 _FEW_COLUMNS = 16
 
 
+def vote_counts(L: LabelMatrix, n_classes: int) -> FloatArray:
+    """``records x classes`` counts of the votes each record received (vectorised)."""
+    cells, _, labels = L.to_triplets()
+    cells *= n_classes  # each vote's (record, class) cell, built in place
+    cells += labels
+    flat = np.bincount(cells, minlength=L.n_records * n_classes)
+    return flat.reshape(L.n_records, n_classes).astype(np.float64)
+
+
+def clear_majority(votes: FloatArray) -> npt.NDArray[np.int64]:
+    """Per record (a row of :func:`vote_counts`), the class with strictly the most votes, or
+    ``-1`` where the top classes tie or nobody voted."""
+    top = row_max(votes)[:, None]
+    alone = row_sum((votes == top) & (top > 0)) == 1
+    return np.where(alone, np.argmax(votes, axis=1), -1).astype(np.int64)
+
+
 def row_max(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """``values.max(axis=1)``: column by column while there are few columns (numpy reduces a
     short last axis one row at a time, several times slower on records x classes arrays)."""
@@ -427,6 +444,7 @@ __all__ = [
     "FitData",
     "TieBreak",
     "break_ties",
+    "clear_majority",
     "model_from_state",
     "normalize_rows",
     "prepare_fit_data",
@@ -434,4 +452,5 @@ __all__ = [
     "row_max",
     "row_sum",
     "softmax_rows",
+    "vote_counts",
 ]

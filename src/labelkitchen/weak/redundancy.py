@@ -27,6 +27,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from labelkitchen.weak.matrix import LabelMatrix
+from labelkitchen.weak.model_base import clear_majority, vote_counts
 from labelkitchen.weak.stats import LabelStats, merge_stats
 
 MAX_CELLS = 20_000_000
@@ -59,12 +60,8 @@ def near_copy_groups(
         rows, weights = rows.take_records(keep), weights[keep]
     record, lf, label = rows.to_triplets()
     label = label.astype(np.int64)
-    votes = np.bincount(record * n_classes + label, minlength=rows.n_records * n_classes).reshape(
-        rows.n_records, n_classes
-    )
-    top = votes.max(axis=1, keepdims=True)
-    clear = ((votes == top) & (top > 0)).sum(axis=1) == 1
-    majority = np.where(clear, np.argmax(votes, axis=1), -1)
+    majority = clear_majority(vote_counts(rows, n_classes))
+    clear = majority >= 0
     # (a) firings stratified by the record's majority class: column lf * K + class
     inside = majority[record] >= 0
     both, fires = _pair_counts(
@@ -84,9 +81,7 @@ def near_copy_groups(
     # (b) agreement where both fire: column lf * K + the class it voted
     same_class, _ = _pair_counts(record, lf * n_classes + label, weights, n_lfs, n_classes)
     same = same_class.sum(axis=0)
-    fired = sp.csr_array((weights[record], (record, lf)), shape=(rows.n_records, n_lfs))
-    indicator = sp.csr_array((np.ones(record.size), (record, lf)), shape=fired.shape)
-    co = np.asarray((indicator.T @ fired).toarray(), dtype=np.float64)
+    co = _pair_counts(record, lf, weights, n_lfs, 1)[0][0]  # both fire, whatever they vote
     agreement = np.divide(same, co, out=np.zeros_like(same), where=co > 0)
     fired_alone = np.diag(co)
     jaccard = np.divide(
