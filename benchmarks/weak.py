@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/weak.py                 # full run, Snorkel included
     .venv/bin/python benchmarks/weak.py --no-snorkel    # labelkitchen only (says so)
-    .venv/bin/python benchmarks/weak.py --only apply    # one part, printed only (scale, sweep)
+    .venv/bin/python benchmarks/weak.py --only apply    # one part, printed only (scale, quality,
+                                                        # sweep)
 
 Snorkel lives in its own virtual environment (``bench-out/snorkel-venv``, created here when
 missing: ``python3 -m venv``, then ``pip install torch==2.13.0`` first, so pip takes the CPU
@@ -464,6 +465,38 @@ def scores_of(
     return {"wrench": wrench_score(drawn, y, k, metric), **expected_scores(probs, L, y, k, metric)}
 
 
+def gold_references(
+    L_train: np.ndarray, y_train: np.ndarray, L_test: np.ndarray, k: int
+) -> dict[str, np.ndarray]:
+    """Two references that read the train gold, so they are not label models: what a label
+    model fitted on the train votes could reach at best if the test set behaved like train.
+
+    ``gold_pattern``: per distinct vote pattern, the class most frequent among the train records
+    with that pattern (its ties stay ties); a pattern absent from train gets majority vote.
+    ``gold_dawid_skene``: Dawid-Skene's model (abstain an outcome) with its parameters counted
+    on the train gold (add-one smoothed) instead of estimated, applied to the test votes."""
+    L_train, L_test = np.asarray(L_train), np.asarray(L_test)
+    seen: dict[bytes, np.ndarray] = {}
+    for row, label in zip(L_train, np.asarray(y_train), strict=True):
+        seen.setdefault(row.tobytes(), np.zeros(k))[label] += 1.0
+    counts = np.stack([(L_test == c).sum(axis=1) for c in range(k)], axis=1).astype(np.float64)
+    for i, row in enumerate(L_test):
+        counts[i] = seen.get(row.tobytes(), counts[i])
+    pattern = (counts == counts.max(axis=1, keepdims=True)).astype(np.float64)
+    log_probs = np.tile(np.log(np.bincount(y_train, minlength=k) / y_train.size), (len(L_test), 1))
+    for j in range(L_train.shape[1]):
+        for c in range(k):
+            votes = L_train[y_train == c, j]
+            for outcome in range(-1, k):
+                share = (np.count_nonzero(votes == outcome) + 1.0) / (votes.size + k + 1.0)
+                log_probs[L_test[:, j] == outcome, c] += np.log(share)
+    posterior = np.exp(log_probs - log_probs.max(axis=1, keepdims=True))
+    return {
+        "gold_pattern": pattern / pattern.sum(axis=1, keepdims=True),
+        "gold_dawid_skene": posterior / posterior.sum(axis=1, keepdims=True),
+    }
+
+
 def measure_quality(workloads: ModuleType, snorkel: Snorkel | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, metric in WRENCH.items():
@@ -488,6 +521,9 @@ def measure_quality(workloads: ModuleType, snorkel: Snorkel | None) -> dict[str,
         if snorkel is not None:
             probs = snorkel.predict_proba(train["L"], test["L"], k)
             rows["snorkel"] = scores_of(probs, test["L"], test["y"], k, metric)
+        references = gold_references(train["L"], train["y"], test["L"], k)
+        for label, probs in references.items():
+            rows[label] = scores_of(probs, test["L"], test["y"], k, metric)
         out[name] = {
             "metric": metric,
             "classes": k,
@@ -817,6 +853,8 @@ _MODEL_NAMES = {
     "snorkel": "Snorkel LabelModel",
     "label_model": "LabelModel (no dev)",
     "label_model_dev": "LabelModel (dev gold)",
+    "gold_pattern": "reference: vote pattern, train gold",
+    "gold_dawid_skene": "reference: Dawid-Skene, train gold",
 }
 
 
@@ -905,7 +943,14 @@ def render_markdown(results: dict[str, Any]) -> str:
         for c in ("WRENCH", "expect.")
     )
     lines += [header + " |", "|---|" + "---:|" * (2 * len(names))]
-    order = ["majority_vote", "snorkel", "label_model", "label_model_dev"]
+    order = [
+        "majority_vote",
+        "snorkel",
+        "label_model",
+        "label_model_dev",
+        "gold_pattern",
+        "gold_dawid_skene",
+    ]
     for label in order:
         if label not in quality[names[0]]["scores"]:
             continue
@@ -942,6 +987,15 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f"Test coverage (records with at least one vote): {coverage}. With dev gold the "
         f"`LabelModel` chose {selected}.",
+        "",
+        "The two reference rows are not label models: they read the train split's gold labels "
+        "(`gold_references` in the script). 'Vote pattern' gives each distinct pattern of votes "
+        "the class most frequent among the train records with that pattern (majority vote for "
+        "a pattern train does not have); 'Dawid-Skene' is Dawid-Skene's model with its "
+        "parameters counted on the train gold instead of estimated. They show what a label "
+        "model fitted on the train votes could reach at best if the test set behaved like the "
+        "train set; where they fall below majority vote, the test set rewards something other "
+        "than the train split's statistics.",
         "",
         "Robustness beyond WRENCH: expected accuracy (ties split evenly) on the crowd labels "
         "(Dawid-Skene with `abstain='ignore'`) and on synthetic label matrices with known LF "
@@ -1037,9 +1091,9 @@ def main() -> None:
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument(
         "--only",
-        choices=("apply", "scale", "sweep"),
-        help="run one part (applying LFs, the label models at scale, or the sweep over random "
-        "LF sets) and only print it",
+        choices=("apply", "scale", "quality", "sweep"),
+        help="run one part (applying LFs, the label models at scale, quality on WRENCH, or the "
+        "sweep over random LF sets) and only print it",
     )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
@@ -1057,6 +1111,10 @@ def main() -> None:
             snorkel = Snorkel(python, Path(scratch.name))
             note = f"Snorkel {snorkel.versions[0]} with torch {snorkel.versions[1]}"
     print(note, flush=True)
+    if args.only == "quality":
+        measure_quality(workloads, snorkel)
+        scratch.cleanup()
+        return
     if args.only == "sweep":
         print("\n".join(sweep_lines(measure_sweep(snorkel))))
         scratch.cleanup()

@@ -25,10 +25,11 @@ from labelkitchen.services.weak import (
     fit_notes,
     load_lfs,
     project_lf_summary,
+    tie_notes,
 )
 from labelkitchen.store import Store
 from labelkitchen.store import tables as t
-from labelkitchen.weak import LabelModel, MajorityVote, keyword_lf
+from labelkitchen.weak import LabelMatrix, LabelModel, MajorityVote, keyword_lf
 from labelkitchen.weak.synthetic import random_label_matrix
 
 ROWS = [
@@ -260,3 +261,15 @@ def test_fit_notes_say_when_ties_are_left_as_ties() -> None:
     notes = fit_notes(model, names)
     assert any(n.startswith("ties left as ties: dawid_skene.v1 overturned") for n in notes)
     assert fit_notes(MajorityVote().fit(data.L), names) == ()  # no tie-breaker, nothing to say
+
+
+def test_tie_notes_point_at_dev_gold_when_many_records_are_ties() -> None:
+    # 12 ties (0 vs 1, and 0 vs 1 vs 2 once), 8 clear majorities, 5 records without votes
+    rows = [[0, 1, -1]] * 11 + [[0, 1, 2]] + [[0, 0, 1]] * 4 + [[2, -1, -1]] * 4 + [[-1] * 3] * 5
+    L = LabelMatrix.from_dense(np.array(rows))
+    (note,) = tie_notes(L, 3, dev_gold=False)
+    assert note.startswith("12 of the 20 records with votes (60%) are ties")
+    assert "--split dev" in note
+    assert tie_notes(L, 3, dev_gold=True) == ()  # gold decides the ties: nothing to say
+    few = LabelMatrix.from_dense(np.array(rows[10:]))  # 2 ties: too few to mention
+    assert tie_notes(few, 3, dev_gold=False) == ()

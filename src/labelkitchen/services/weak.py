@@ -44,8 +44,13 @@ from labelkitchen.weak import (
     lf_from_dict,
     lf_summary,
 )
+from labelkitchen.weak.model_base import clear_majority, vote_counts
 
 LABEL_MODEL_SOURCE = "label_model"
+TIE_NOTE_SHARE = 0.05
+"""``weak fit`` without dev gold points at dev gold when at least this share of the covered
+records (and at least :data:`TIE_NOTE_MIN` of them) are ties."""
+TIE_NOTE_MIN = 10
 
 
 @dataclass(frozen=True)
@@ -440,7 +445,10 @@ def fit_label_model(
         test_majority_accuracy=majority_accuracy,
         n_test=int(test.sum()),
         seconds=time.perf_counter() - started,
-        notes=fit_notes(estimator, data.lf_names),
+        notes=(
+            *fit_notes(estimator, data.lf_names),
+            *tie_notes(data.L, n_classes, dev_gold=bool(dev.any())),
+        ),
     )
 
 
@@ -463,6 +471,24 @@ def fit_notes(estimator: Any, lf_names: Sequence[str]) -> tuple[str, ...]:
             "majorities, so it was not trusted"
         )
     return tuple(notes)
+
+
+def tie_notes(L: LabelMatrix, n_classes: int, *, dev_gold: bool) -> tuple[str, ...]:
+    """A note when many covered records are ties (the top classes have equally many votes) and
+    no dev gold was given: the votes alone say little about how to break them, gold does."""
+    if dev_gold:
+        return ()
+    votes = vote_counts(L, n_classes)
+    covered = int(np.count_nonzero(votes.sum(axis=1)))
+    ties = covered - int(np.count_nonzero(clear_majority(votes) >= 0))
+    if ties < TIE_NOTE_MIN or ties < TIE_NOTE_SHARE * covered:
+        return ()
+    return (
+        f"{ties:,} of the {covered:,} records with votes ({ties / covered:.0%}) are ties, where "
+        "the LFs' votes split evenly: they are decided by LF accuracies estimated without gold, "
+        "or left as ties. Gold labels on a few hundred records in split 'dev' (import them with "
+        "--split dev) let weak fit choose and weigh the label model on them",
+    )
 
 
 def lf_disagreement_scores(store: Store, *, project: Project) -> list[tuple[int, float]] | None:
