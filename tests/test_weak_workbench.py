@@ -23,6 +23,7 @@ from labelkitchen.services.weak import (
     apply_project_lfs,
     fit_label_model,
     fit_notes,
+    lf_examples,
     load_lfs,
     project_lf_summary,
     tie_notes,
@@ -273,3 +274,80 @@ def test_tie_notes_point_at_dev_gold_when_many_records_are_ties() -> None:
     assert tie_notes(L, 3, dev_gold=True) == ()  # gold decides the ties: nothing to say
     few = LabelMatrix.from_dense(np.array(rows[10:]))  # 2 ties: too few to mention
     assert tie_notes(few, 3, dev_gold=False) == ()
+
+
+def test_lf_examples_by_kind(spam: Store) -> None:
+    lovely = keyword_lf("lovely", ["lovely"], "spam")  # wrong on record 3 (gold ham)
+    apply_project_lfs(spam, project="s", lfs=[*LFS, lovely])
+    votes = lf_examples(spam, project="s", lf="song")
+    assert (votes.matching, [e.external_id for e in votes.examples]) == (2, ["3", "4"])
+    four = votes.examples[1]
+    assert (four.vote, four.gold, four.split) == ("ham", None, "train")
+    assert four.text == "this song is my channel favourite"
+    assert four.others == {"channel": "spam"}
+    conflicts = lf_examples(spam, project="s", lf="song", kind="conflicts")
+    assert [e.external_id for e in conflicts.examples] == ["3", "4"]  # lovely, channel
+    assert conflicts.examples[0].others == {"lovely": "spam"}
+    assert lf_examples(spam, project="s", lf="subscribe", kind="conflicts").matching == 0
+    assert lf_examples(spam, project="s", lf="song", kind="wrong").matching == 0
+    wrong = lf_examples(spam, project="s", lf="lovely", kind="wrong")
+    assert [(e.external_id, e.vote, e.gold) for e in wrong.examples] == [("3", "spam", "ham")]
+    missed = lf_examples(spam, project="s", lf="channel", kind="missed")
+    assert [(e.external_id, e.vote, e.gold) for e in missed.examples] == [("2", None, "spam")]
+    one = lf_examples(spam, project="s", lf="channel", limit=1, seed=3)
+    assert one.matching == 2 and len(one.examples) == 1
+    assert one == lf_examples(spam, project="s", lf="channel", limit=1, seed=3)  # reproducible
+
+
+def test_lf_examples_reject_bad_requests(spam: Store) -> None:
+    apply_project_lfs(spam, project="s", lfs=LFS)
+    with pytest.raises(NotFound, match="no active LF 'chanel'; its LFs: channel, song"):
+        lf_examples(spam, project="s", lf="chanel")
+    with pytest.raises(InvalidInput, match="kind must be one of votes, wrong"):
+        lf_examples(spam, project="s", lf="song", kind="errors")
+    with pytest.raises(InvalidInput, match="limit must be between 1 and"):
+        lf_examples(spam, project="s", lf="song", limit=0)
+    create_project(spam, spec={"slug": "u", "task": "classify", "labels": ["spam", "ham"]})
+    import_rows(spam, project="u", rows=[{"id": "1", "text": "my channel"}])
+    apply_project_lfs(spam, project="u", lfs=LFS)
+    with pytest.raises(InvalidInput, match="compares with gold labels, and 'u' has none"):
+        lf_examples(spam, project="u", lf="channel", kind="wrong")
+
+
+def test_cli_lf_examples_shows_record_text_as_text(tmp_path: Path) -> None:
+    rows = [
+        {"id": "a", "text": "[bold red]boom[/bold red] see my channel", "gold": {"label": "ham"}},
+        {"id": "b", "text": "my channel [link=http://x]here[/link]", "gold": {"label": "spam"}},
+    ]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "lfs:\n  - {type: keyword, name: channel, keywords: [my channel], label: spam}\n",
+        encoding="utf-8",
+    )
+    db = ["--db", f"sqlite:///{tmp_path / 'x.db'}"]
+    runner = CliRunner()
+    env = {"COLUMNS": "200"}
+    for step in (
+        ["project", "create", "x", "--task", "classify", "--labels", "spam,ham", *db],
+        ["import", "x", str(data), *db],
+        ["lf", "apply", "x", str(rules), *db],
+    ):
+        result = runner.invoke(app, step, env=env)
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["lf", "examples", "x", "channel", *db], env=env)
+    assert result.exit_code == 0, result.output
+    assert "channel: 2 of 2 records it voted on" in result.output
+    assert "[bold red]boom[/bold red] see my channel" in result.output
+    assert "[link=http://x]here[/link]" in result.output
+    result = runner.invoke(
+        app, ["lf", "examples", "x", "channel", "--kind", "wrong", "--json", *db], env=env
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["matching"] == 1
+    assert payload["examples"][0]["text"].startswith("[bold red]boom")
+    result = runner.invoke(app, ["lf", "examples", "x", "nope", *db], env=env)
+    assert result.exit_code != 0
+    assert "no active LF 'nope'" in result.output

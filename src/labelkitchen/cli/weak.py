@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from labelkitchen.cli.common import DbOption, JsonOption, console, open_store, print_json
 from labelkitchen.cli.common import reports_errors as handled
@@ -17,6 +18,14 @@ lf_app = typer.Typer(
     help="Labelling functions: apply them and see how they do.", no_args_is_help=True
 )
 weak_app = typer.Typer(help="Label models over labelling-function votes.", no_args_is_help=True)
+
+
+_TEXT_SHOWN = 300
+"""Characters of a record's text the examples table shows (``--json`` gives all)."""
+
+
+def _clip(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "\u2026"
 
 
 def _pct(value: float | None) -> str:
@@ -115,6 +124,68 @@ def stats(
         if copies:
             cells.append(", ".join(row["near_copies"]))
         table.add_row(*cells)
+    console.print(table)
+
+
+@lf_app.command("examples")
+@handled
+def examples(
+    project: Annotated[str, typer.Argument(help="Project slug.")],
+    lf: Annotated[str, typer.Argument(help="Name of the labelling function.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="votes (records it voted on), wrong (voted against gold), conflicts (voted "
+            "against another LF), missed (abstained where gold is a label it votes)."
+        ),
+    ] = "votes",
+    limit: Annotated[int, typer.Option(help="Records to show at most.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = 0,
+    json_: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """A random sample of records one labelling function voted on, got wrong, fought over or
+    missed, with its vote, the gold label and the other LFs' votes."""
+    with open_store(db) as store:
+        result = service.lf_examples(
+            store, project=project, lf=lf, kind=kind, limit=limit, seed=seed
+        )
+    if json_:
+        print_json(
+            {
+                "project": result.project,
+                "lf": result.lf,
+                "kind": result.kind,
+                "matching": result.matching,
+                "examples": [vars(example) for example in result.examples],
+            }
+        )
+        return
+    what = {
+        "votes": "records it voted on",
+        "wrong": "records it voted on against gold",
+        "conflicts": "records where another LF voted otherwise",
+        "missed": "records it abstained on although gold is a label it votes",
+    }[result.kind]
+    table = Table(
+        title=f"{result.lf}: {len(result.examples):,} of {result.matching:,} {what}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for name in ("record", "split", "vote", "gold", "other LFs", "text"):
+        table.add_column(name, overflow="fold")
+    for example in result.examples:
+        others = ", ".join(f"{name}: {label}" for name, label in example.others.items())
+        table.add_row(
+            # record text and names are shown as they are, never read as rich markup
+            Text(example.external_id or str(example.record_id)),
+            Text(example.split or ""),
+            Text(example.vote or "-"),
+            Text(example.gold or ""),
+            Text(others),
+            Text(_clip(example.text, _TEXT_SHOWN)),
+        )
     console.print(table)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from labelkitchen.store import tables as t
 
 _CHUNK = 10_000
+_ID_CHUNK = 500
 
 
 def lf_sources(conn: Connection, *, project_id: int) -> list[Any]:
@@ -117,6 +118,22 @@ def iter_texts(conn: Connection, *, project_id: int) -> Iterator[tuple[int, str,
     )
     for record_id, text, meta in conn.execution_options(yield_per=_CHUNK).execute(query):
         yield int(record_id), text, meta or {}
+
+
+def texts_of(
+    conn: Connection, *, project_id: int, record_ids: Sequence[int]
+) -> dict[int, tuple[str, str | None]]:
+    """``record_id -> (text, external_id)`` for the given records of the project."""
+    r = t.records
+    out: dict[int, tuple[str, str | None]] = {}
+    ids = [int(i) for i in record_ids]
+    for i in range(0, len(ids), _ID_CHUNK):
+        query = select(r.c.id, r.c.text, r.c.external_id).where(
+            r.c.project_id == project_id, r.c.id.in_(ids[i : i + _ID_CHUNK])
+        )
+        for record_id, text, external_id in conn.execute(query):
+            out[int(record_id)] = (text, external_id)
+    return out
 
 
 def current_gold_values(conn: Connection, *, project_id: int) -> dict[int, Any]:
