@@ -314,7 +314,9 @@ def test_lf_examples_reject_bad_requests(spam: Store) -> None:
         lf_examples(spam, project="u", lf="channel", kind="wrong")
 
 
-def test_cli_lf_examples_shows_record_text_as_text(tmp_path: Path) -> None:
+def test_cli_lf_examples_shows_record_text_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = [
         {"id": "a", "text": "[bold red]boom[/bold red] see my channel", "gold": {"label": "ham"}},
         {"id": "b", "text": "my channel [link=http://x]here[/link]", "gold": {"label": "spam"}},
@@ -336,11 +338,15 @@ def test_cli_lf_examples_shows_record_text_as_text(tmp_path: Path) -> None:
     ):
         result = runner.invoke(app, step, env=env)
         assert result.exit_code == 0, result.output
+    wide = Console(width=200, file=io.StringIO(), highlight=False)
+    monkeypatch.setattr("labelkitchen.cli.weak.console", wide)  # markup on, as in a terminal
     result = runner.invoke(app, ["lf", "examples", "x", "channel", *db], env=env)
     assert result.exit_code == 0, result.output
-    assert "channel: 2 of 2 records it voted on" in result.output
-    assert "[bold red]boom[/bold red] see my channel" in result.output
-    assert "[link=http://x]here[/link]" in result.output
+    table = wide.file.getvalue()
+    assert "channel: 2 of 2 records it voted on" in table
+    assert "[bold red]boom[/bold red] see my channel" in table
+    assert "[link=http://x]here[/link]" in table
+    monkeypatch.undo()
     result = runner.invoke(
         app, ["lf", "examples", "x", "channel", "--kind", "wrong", "--json", *db], env=env
     )
