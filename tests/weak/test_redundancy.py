@@ -145,3 +145,47 @@ def test_random_label_matrix_is_reproducible_and_as_described():
         random_label_matrix(1, kind="sideways")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="n_records"):
         random_label_matrix(1, n_records=0)
+
+
+def test_tie_models_fitted_in_threads_match_the_ones_fitted_in_turn(monkeypatch):
+    L, y = independent_with_copies(n=6000)
+    in_turn = MajorityVote(n_classes=3, random_state=0, **CHECKED).fit(L)
+    monkeypatch.setattr("labelkitchen.weak.majority._THREADED_CELLS", 0)  # threads from here
+    threaded = MajorityVote(n_classes=3, random_state=0, **CHECKED).fit(L)
+    np.testing.assert_array_equal(threaded.tie_model_.accuracy_, in_turn.tie_model_.accuracy_)
+    np.testing.assert_array_equal(
+        threaded.tie_check_model_.confusion_, in_turn.tie_check_model_.confusion_
+    )
+    np.testing.assert_array_equal(threaded.predict_proba(L), in_turn.predict_proba(L))
+    assert threaded.tie_agreement_ == in_turn.tie_agreement_
+    assert expected_accuracy(threaded.predict_proba(L), y) > 0.8
+
+
+def test_tie_models_fit_on_a_sample_of_records_above_the_cap():
+    data = random_label_matrix(1, n_records=20_000)  # thousands of distinct rows
+    distinct = compute_stats(data.L).n_unique
+    assert distinct > 5_000
+    capped = MajorityVote(n_classes=data.n_classes, random_state=0, tie_break_sample=5_000,
+                          **CHECKED).fit(data.L)  # fmt: skip
+    full = MajorityVote(n_classes=data.n_classes, random_state=0, tie_break_sample=None,
+                        **CHECKED).fit(data.L)  # fmt: skip
+    seen = capped.tie_check_model_.class_balance_
+    assert capped.tie_model_.n_lfs_ == full.tie_model_.n_lfs_ == data.L.shape[1]
+    assert not np.array_equal(capped.tie_model_.accuracy_, full.tie_model_.accuracy_)
+    np.testing.assert_allclose(seen, full.tie_check_model_.class_balance_, atol=0.03)
+    again = MajorityVote(n_classes=data.n_classes, random_state=0, tie_break_sample=5_000,
+                         **CHECKED).fit(data.L)  # fmt: skip
+    np.testing.assert_array_equal(again.predict_proba(data.L), capped.predict_proba(data.L))
+    gap = expected_accuracy(full.predict_proba(data.L), data.y) - expected_accuracy(
+        capped.predict_proba(data.L), data.y
+    )
+    assert abs(gap) < 0.01
+    below = MajorityVote(n_classes=data.n_classes, random_state=0, tie_break_sample=distinct,
+                         **CHECKED).fit(data.L)  # fmt: skip
+    np.testing.assert_array_equal(below.tie_model_.accuracy_, full.tie_model_.accuracy_)
+
+
+@pytest.mark.parametrize("cap", [0, -5, 2.5, True])
+def test_tie_break_sample_must_be_a_positive_int(cap):
+    with pytest.raises(InvalidInput, match="tie_break_sample must be None or a positive int"):
+        MajorityVote(n_classes=3, tie_break_sample=cap, **CHECKED).fit(np.array([[0, 1, 2]]))

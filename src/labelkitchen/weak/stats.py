@@ -68,6 +68,16 @@ class LabelStats:
     def max_label(self) -> int:
         return int(self.rows.max()) if self.rows.size else ABSTAIN
 
+    def take(self, indices: npt.ArrayLike, counts: npt.ArrayLike | None = None) -> LabelStats:
+        """The distinct rows at ``indices``, with their counts or the given ``counts`` (and,
+        when this one's :meth:`matrix` is built, the rows of it rather than a new one)."""
+        keep = np.asarray(indices, dtype=np.int64)
+        kept = self.counts[keep] if counts is None else np.asarray(counts, dtype=np.int64)
+        taken = LabelStats(self.rows[keep], kept)
+        if "_matrix" in self.__dict__:
+            taken.__dict__["_matrix"] = self._matrix.take_records(keep)  # the cached_property
+        return taken
+
     def overlaps(self, n_classes: int) -> npt.NDArray[np.float64]:
         """Counts ``O[j*K + a, i*K + b]`` of records on which source ``j`` voted ``a`` and ``i``
         voted ``b`` (its diagonal holds each source's per-class vote counts)."""
