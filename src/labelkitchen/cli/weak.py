@@ -74,6 +74,7 @@ def stats(
         print_json(
             {
                 "project": result.project,
+                "task": result.task,
                 "labels": list(result.labels),
                 "n_gold": result.n_gold,
                 "lfs": rows,
@@ -82,8 +83,10 @@ def stats(
         return
     gold = result.n_gold > 0
     copies = any(row["near_copies"] for row in rows)
+    per_label = result.task == "multilabel"  # a row per LF and label; classes absent, present
+    classes = ("absent", "present") if per_label else result.labels
     # the most telling columns first: a narrow terminal folds or cuts the ones on the right
-    names = ["LF", "polarity", "cover"]
+    names = ["label", "LF", "polarity", "cover"] if per_label else ["LF", "polarity", "cover"]
     names += ["right", "accuracy (95% CI)"] if gold else []
     names += ["overlap", "conflict", "conflicts most with"]
     names += ["near-copies of"] if copies else []
@@ -96,18 +99,21 @@ def stats(
     )
     longest = max((len(row["name"]) for row in rows), default=2)
     for name in names:
-        if name == "LF":  # names are folded onto more lines rather than cut
+        if name in ("LF", "label"):  # names are folded onto more lines rather than cut
             table.add_column(name, overflow="fold", min_width=min(longest, 20))
         elif name in ("cover", "overlap", "conflict", "right"):
             table.add_column(name, justify="right", no_wrap=True)
         elif name == "accuracy (95% CI)":
             table.add_column(name, justify="right", min_width=15)
+        elif name == "polarity":  # class names whole: "present", not "prese" + "nt"
+            table.add_column(name, overflow="fold", min_width=min(max(map(len, classes)), 10))
         else:
             table.add_column(name, overflow="fold")
     for row in rows:
-        cells = [
+        cells = [row["label"]] if per_label else []
+        cells += [
             row["name"],
-            ", ".join(result.labels[c] for c in row["polarity"]),
+            ", ".join(classes[c] for c in row["polarity"]),
             _pct(row["coverage"]),
         ]
         if gold:
@@ -213,7 +219,13 @@ def fit(
     )
     for note in report.notes:
         console.print(f"  {note}")
-    if report.test_accuracy is not None:
+    if report.test_accuracy is not None and report.per_label:
+        console.print(
+            f"test accuracy per label on {report.n_test:,} gold records (records x labels "
+            f"decided right): {report.test_accuracy:.1%} (majority vote: "
+            f"{_pct(report.test_majority_accuracy)}; a label no LF voted on counts as absent)"
+        )
+    elif report.test_accuracy is not None:
         console.print(
             f"test accuracy on {report.n_test:,} gold records: {report.test_accuracy:.1%} "
             f"(majority vote: {_pct(report.test_majority_accuracy)}; uncovered records count "

@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from labelkitchen.errors import InvalidInput, NotFound
 from labelkitchen.schema import Project, TaskType
+from labelkitchen.services import weak_multilabel as multilabel
 from labelkitchen.store import Store
 from labelkitchen.store import tables as t
 from labelkitchen.store.queries import annotations as annotation_queries
@@ -78,6 +79,9 @@ class ProjectLFSummary:
     summary: LFSummary
     n_gold: int
     versions: dict[str, str]
+    task: str = "classify"
+    """``multilabel``: each row is about one label (``row.label``), its classes are 0 (absent)
+    and 1 (present)."""
 
 
 EXAMPLE_KINDS = ("votes", "wrong", "conflicts", "missed")
@@ -126,6 +130,9 @@ class WeakFitReport:
     notes: tuple[str, ...] = ()
     """What the fitted model did that a user should know: near-copy LFs it counted once when
     breaking ties, tie-breakers it did not trust."""
+    per_label: bool = False
+    """A multilabel project: one model per label, and test accuracy is per label (the share of
+    test records x labels decided right)."""
 
 
 # --- loading LFs ---------------------------------------------------------------------------
@@ -200,8 +207,9 @@ def _classify_project(store: Store, slug: str) -> Project:
         project = project_queries.get_project(conn, slug=slug)
     if project.task is not TaskType.CLASSIFY:
         raise InvalidInput(
-            f"project {slug!r} is a {project.task.value} project; labelling functions in the "
-            "workbench support classify projects so far (use labelkitchen.weak directly)"
+            f"project {slug!r} is a {project.task.value} project; this works on classify "
+            "projects so far (lf apply, lf stats and weak fit also on multilabel projects; use "
+            "labelkitchen.weak directly otherwise)"
         )
     return project
 
@@ -215,6 +223,19 @@ def apply_project_lfs(
         found = project_queries.get_project(conn, slug=project)
     if found.task is TaskType.SPANS:
         return _apply_span_lfs(store, found, lfs, n_jobs=n_jobs, started=started)
+    if found.task is TaskType.MULTILABEL:
+        n_records, per_lf, covered, faults = multilabel.apply_lfs_to_multilabel(
+            store, found, lfs, n_jobs=n_jobs
+        )
+        return LFApplyReport(
+            project=project,
+            n_records=n_records,
+            lfs=tuple(lf.name for lf in lfs),
+            votes=per_lf,
+            faults=faults,
+            seconds=time.perf_counter() - started,
+            covered=covered,
+        )
     row = _classify_project(store, project)
     with store.read() as conn:
         items = [
@@ -229,7 +250,7 @@ def apply_project_lfs(
     counts: dict[str, int] = {}
     with store.write() as conn:
         for j, lf in enumerate(lfs):
-            source_id = _activate(conn, row, lf)
+            source_id = activate_lf_source(conn, row, lf)
             mine = cols == j
             votes = list(zip(record_ids[rows[mine]].tolist(), labels[mine].tolist(), strict=True))
             queries.replace_votes(conn, project_id=row.id, source_id=source_id, votes=votes)
@@ -244,7 +265,7 @@ def apply_project_lfs(
     )
 
 
-def _activate(conn: Connection, row: Project, lf: LabelingFunction) -> int:
+def activate_lf_source(conn: Connection, row: Project, lf: LabelingFunction) -> int:
     """The LF's source (its name and version) as the project's active LF of that name; the
     definition is kept for declarative LFs, the name for Python ones."""
     spec: dict[str, Any] = (
@@ -283,7 +304,7 @@ def _apply_span_lfs(
     covered: dict[str, int] = {}
     with store.write() as conn:
         for j, lf in enumerate(lfs):
-            source_id = _activate(conn, row, lf)
+            source_id = activate_lf_source(conn, row, lf)
             mine = votes.lfs == j
             stored = list(
                 zip(
@@ -367,7 +388,20 @@ def _project_matrix(store: Store, slug: str) -> _ProjectMatrix:
 
 
 def project_lf_summary(store: Store, *, project: str) -> ProjectLFSummary:
-    """``lf_summary`` over the project's active LFs, against gold where the project has it."""
+    """``lf_summary`` over the project's active LFs, against gold where the project has it
+    (multilabel projects: one row per LF and label, ``lf_summary_per_label``)."""
+    with store.read() as conn:
+        found = project_queries.get_project(conn, slug=project)
+    if found.task is TaskType.MULTILABEL:
+        summary, n_gold, versions = multilabel.summarise_multilabel(store, found)
+        return ProjectLFSummary(
+            project=project,
+            labels=found.label_names,
+            summary=summary,
+            n_gold=n_gold,
+            versions=versions,
+            task=found.task.value,
+        )
     data = _project_matrix(store, project)
     has_gold = bool((data.y >= 0).any())
     summary = lf_summary(
@@ -464,6 +498,31 @@ def fit_label_model(
     test gold is only used to report accuracy, never to fit.
     """
     started = time.perf_counter()
+    with store.read() as conn:
+        found = project_queries.get_project(conn, slug=project)
+    if found.task is TaskType.MULTILABEL:
+        fitted = multilabel.fit_multilabel(
+            store, found, model=model, random_state=random_state, source_name=LABEL_MODEL_SOURCE
+        )
+        return WeakFitReport(
+            project=project,
+            model=model,
+            selected=fitted.selected,
+            version=fitted.version,
+            n_records=fitted.n_records,
+            n_labelled=fitted.n_labelled,
+            coverage=fitted.coverage,
+            test_accuracy=fitted.test_accuracy,
+            test_majority_accuracy=fitted.test_majority_accuracy,
+            n_test=fitted.n_test,
+            seconds=time.perf_counter() - started,
+            notes=tuple(
+                f"{label}: {note}"
+                for label, estimator in fitted.models.items()
+                for note in fit_notes(estimator, fitted.lf_names)
+            ),
+            per_label=True,
+        )
     data = _project_matrix(store, project)
     n_classes = len(data.project.label_names)
     dev = np.array([s == "dev" for s in data.splits]) & (data.y >= 0)

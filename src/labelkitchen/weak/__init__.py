@@ -51,7 +51,11 @@ from labelkitchen.weak.models import (
     get_model,
     load_model,
 )
-from labelkitchen.weak.multilabel import fit_per_label, predict_proba_per_label
+from labelkitchen.weak.multilabel import (
+    fit_per_label,
+    lf_summary_per_label,
+    predict_proba_per_label,
+)
 from labelkitchen.weak.readers import WrenchSplit, read_snorkel_arrays, read_wrench
 from labelkitchen.weak.rule_lfs import keyword_lf, lookup_lf, regex_lf, threshold_lf
 from labelkitchen.weak.span_hmm import TagHMM
@@ -102,6 +106,7 @@ __all__ = [
     "labeling_function",
     "lf_from_dict",
     "lf_summary",
+    "lf_summary_per_label",
     "load_model",
     "lookup_lf",
     "merge_stats",

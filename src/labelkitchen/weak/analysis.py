@@ -60,6 +60,9 @@ class LFStats:
     precision: dict[int, float | None] | None = None
     recall: dict[int, float | None] | None = None
     near_copies: tuple[str, ...] = ()
+    label: str | None = None
+    """For a multilabel breakdown (:func:`~labelkitchen.weak.multilabel.lf_summary_per_label`),
+    the label this row is about: its classes are then 0 (absent) and 1 (present)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,298 @@
+"""Labelling functions and label models in a ``multilabel`` project.
+
+A multilabel LF votes per label: present or absent (a ``classify`` LF's vote means "this label
+is present"). Its votes are stored in ``lf_votes`` as ``label = 2 x label index + 1`` for
+present and ``2 x label index`` for absent. :func:`labelkitchen.services.weak.apply_project_lfs`,
+``project_lf_summary`` and ``fit_label_model`` call the functions here for multilabel projects:
+
+- the summary has one row per LF and label it voted on
+  (:func:`~labelkitchen.weak.lf_summary_per_label`), against the gold label sets;
+- the label model is one binary model per label (:func:`~labelkitchen.weak.fit_per_label`),
+  fitted with each label's dev gold where the project has dev records with gold. A record some
+  LF voted on gets ``{"labels": [...], "probs": {label: P(present)}, "confidence": ...}``:
+  the labels whose probability is above one half, every label's probability, and the mean,
+  over the labels some LF voted on for that record, of the probability of the stored answer.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from labelkitchen.errors import InvalidInput
+from labelkitchen.schema import Project
+from labelkitchen.store import Store
+from labelkitchen.store import tables as t
+from labelkitchen.store.queries import annotations as annotation_queries
+from labelkitchen.store.queries import weak as queries
+from labelkitchen.store.queries.sources import ensure_source
+from labelkitchen.weak import (
+    LabelingFunction,
+    LabelMatrix,
+    Record,
+    apply_multilabel_lfs,
+    fit_per_label,
+    lf_summary_per_label,
+    predict_proba_per_label,
+)
+from labelkitchen.weak.model_base import BaseLabelModel
+
+ABSENT, PRESENT = 0, 1
+
+
+def encode_vote(label_index: int, present: int) -> int:
+    """The stored ``lf_votes.label`` of a multilabel vote."""
+    return 2 * label_index + present
+
+
+@dataclass(frozen=True)
+class MultilabelMatrix:
+    """A multilabel project's LF votes: one binary matrix per label, gold per label (``1``
+    present, ``0`` absent, ``-1`` unknown), in the order of ``record_ids``."""
+
+    project: Project
+    record_ids: np.ndarray[Any, Any]
+    splits: list[str | None]
+    L_by_label: dict[str, LabelMatrix]
+    lf_names: tuple[str, ...]
+    versions: dict[str, str]
+    y_by_label: dict[str, np.ndarray[Any, Any]]
+
+    @property
+    def gold(self) -> np.ndarray[Any, Any]:
+        """Per record: whether it has a gold label set."""
+        first = next(iter(self.y_by_label.values()))
+        return np.asarray(first >= 0)
+
+    @property
+    def covered(self) -> np.ndarray[Any, Any]:
+        """Per record: whether some LF voted on some label of it."""
+        votes = sum(L.votes_per_record() for L in self.L_by_label.values())
+        return np.asarray(votes, dtype=np.int64) > 0
+
+
+def apply_lfs_to_multilabel(
+    store: Store, row: Project, lfs: list[LabelingFunction], *, n_jobs: int
+) -> tuple[int, dict[str, int], dict[str, int], Any]:
+    """Apply ``lfs`` to every record of the multilabel project ``row`` and store their votes:
+    ``(records, votes per LF, records voted on per LF, faults)``."""
+    from labelkitchen.services.weak import activate_lf_source
+
+    spans = [lf.name for lf in lfs if lf.kind == "spans"]
+    if spans:
+        raise InvalidInput(
+            f"project {row.slug!r} is a multilabel project: it takes multilabel LFs (votes per "
+            f"label) and classify LFs (a vote means that label is present), not span LFs: {spans}"
+        )
+    with store.read() as conn:
+        items = [
+            Record(text, meta, record_id)
+            for record_id, text, meta in queries.iter_texts(conn, project_id=row.id)
+        ]
+    if not items:
+        raise InvalidInput(f"project {row.slug!r} has no records yet: import some first")
+    result = apply_multilabel_lfs(lfs, items, labels=list(row.label_names), n_jobs=n_jobs)
+    record_ids = np.array([item.id for item in items], dtype=np.int64)
+    per_lf: list[list[tuple[int, int]]] = [[] for _ in lfs]
+    for index, name in enumerate(row.label_names):
+        rows, cols, values = result.L_by_label[name].to_triplets()
+        for record, j, value in zip(rows.tolist(), cols.tolist(), values.tolist(), strict=True):
+            per_lf[j].append((int(record_ids[record]), encode_vote(index, int(value))))
+    counts: dict[str, int] = {}
+    covered: dict[str, int] = {}
+    with store.write() as conn:
+        for j, lf in enumerate(lfs):
+            source_id = activate_lf_source(conn, row, lf)
+            votes = sorted(per_lf[j])
+            queries.replace_votes(conn, project_id=row.id, source_id=source_id, votes=votes)
+            counts[lf.name] = len(votes)
+            covered[lf.name] = len({record for record, _ in votes})
+    return len(items), counts, covered, result.faults
+
+
+def multilabel_matrix(store: Store, row: Project) -> MultilabelMatrix:
+    """The stored votes of the project's active LFs, and its gold, per label."""
+    names = row.label_names
+    with store.read() as conn:
+        sources = queries.lf_sources(conn, project_id=row.id)
+        if not sources:
+            raise InvalidInput(
+                f"project {row.slug!r} has no labelling functions yet: labelkitchen lf apply "
+                f"{row.slug} LFS.py"
+            )
+        ids_splits = queries.record_ids_and_splits(conn, project_id=row.id)
+        column = {int(s.id): j for j, s in enumerate(sources)}
+        votes = list(queries.iter_votes(conn, project_id=row.id, source_ids=list(column)))
+        gold = queries.current_gold_values(conn, project_id=row.id)
+    record_ids = np.array([i for i, _ in ids_splits], dtype=np.int64)
+    shape = (len(record_ids), len(sources))
+    if votes:
+        records, sources_of, codes = (np.array(v, dtype=np.int64) for v in zip(*votes, strict=True))
+    else:
+        records = sources_of = codes = np.zeros(0, dtype=np.int64)
+    positions = np.searchsorted(record_ids, records)
+    cols = np.array([column[s] for s in sources_of.tolist()], dtype=np.int64)
+    label_of, value = np.divmod(codes, 2)
+    if label_of.size and label_of.max() >= len(names):
+        raise InvalidInput(
+            f"project {row.slug!r} holds LF votes for label index {int(label_of.max())}, but has "
+            f"{len(names)} labels: apply the LFs again"
+        )
+    L_by_label = {
+        name: LabelMatrix.from_triplets(
+            positions[label_of == c], cols[label_of == c], value[label_of == c], shape=shape
+        )
+        for c, name in enumerate(names)
+    }
+    y_by_label = {name: np.full(len(record_ids), -1, dtype=np.int64) for name in names}
+    for position, record_id in enumerate(record_ids.tolist()):
+        value_set = gold.get(record_id)
+        labels = None if value_set is None else value_set.get("labels")
+        if isinstance(labels, list):
+            for name in names:
+                y_by_label[name][position] = PRESENT if name in labels else ABSENT
+    return MultilabelMatrix(
+        project=row,
+        record_ids=record_ids,
+        splits=[s for _, s in ids_splits],
+        L_by_label=L_by_label,
+        lf_names=tuple(s.name for s in sources),
+        versions={s.name: s.version for s in sources},
+        y_by_label=y_by_label,
+    )
+
+
+def summarise_multilabel(store: Store, row: Project) -> tuple[Any, int, dict[str, str]]:
+    """``(the per-label LF summary, records with gold, LF versions)``."""
+    data = multilabel_matrix(store, row)
+    has_gold = bool(data.gold.any())
+    summary = lf_summary_per_label(
+        data.L_by_label, data.y_by_label if has_gold else None, lf_names=data.lf_names
+    )
+    return summary, int(data.gold.sum()), data.versions
+
+
+@dataclass(frozen=True)
+class MultilabelFit:
+    """What :func:`fit_multilabel` stored, for the caller's report."""
+
+    selected: str
+    models: dict[str, BaseLabelModel]
+    lf_names: tuple[str, ...]
+    version: int
+    n_records: int
+    n_labelled: int
+    coverage: float
+    test_accuracy: float | None
+    test_majority_accuracy: float | None
+    n_test: int
+
+
+def fit_multilabel(
+    store: Store, row: Project, *, model: str, random_state: int, source_name: str
+) -> MultilabelFit:
+    """One binary ``model`` per label on the stored votes; the labels of every record some LF
+    voted on are stored as a source of their own (``source_name``). Test accuracy is per label
+    (the share of test records x labels decided right), next to majority vote's."""
+    data = multilabel_matrix(store, row)
+    names = row.label_names
+    dev = np.array([s == "dev" for s in data.splits]) & data.gold
+    test = np.array([s == "test" for s in data.splits]) & data.gold
+    params = {"random_state": random_state}
+    if dev.any():
+        rows = np.flatnonzero(dev)
+        models = fit_per_label(
+            data.L_by_label,
+            model=model,
+            params=params,
+            L_dev_by_label={n: L.take_records(rows) for n, L in data.L_by_label.items()},
+            y_dev={n: y[rows] for n, y in data.y_by_label.items()},
+        )
+    else:
+        models = fit_per_label(data.L_by_label, model=model, params=params)
+    probs = predict_proba_per_label(models, data.L_by_label)
+    covered = data.covered
+    test_accuracy = majority_accuracy = None
+    if test.any():
+        rows = np.flatnonzero(test)
+        truth = np.stack([data.y_by_label[n][rows] for n in names], axis=1)
+        test_accuracy = float(((probs[rows] > 0.5) == (truth == PRESENT)).mean())
+        majority = fit_per_label(data.L_by_label, model="majority_vote.v1")
+        baseline = predict_proba_per_label(majority, data.L_by_label)
+        majority_accuracy = float(((baseline[rows] > 0.5) == (truth == PRESENT)).mean())
+    voted = np.stack([data.L_by_label[n].votes_per_record() > 0 for n in names], axis=1)
+    items = []
+    for position in np.flatnonzero(covered).tolist():
+        p = probs[position]
+        sure = np.where(p > 0.5, p, 1.0 - p)[voted[position]]
+        value = {
+            "labels": [n for n, q in zip(names, p, strict=True) if q > 0.5],
+            "probs": {n: round(float(q), 6) for n, q in zip(names, p, strict=True)},
+            "confidence": round(float(sure.mean()), 6),
+        }
+        items.append(
+            annotation_queries.NewVersion(
+                int(data.record_ids[position]), value, {"answer": "accept"}
+            )
+        )
+    selected = _describe(models)
+    artifact, document = _artifact(models)
+    with store.write() as conn:
+        version = queries.next_model_version(conn, project_id=row.id, name=model)
+        queries.insert_model(
+            conn,
+            project_id=row.id,
+            name=model,
+            version=version,
+            kind="label_model",
+            artifact=artifact,
+            params={"state": document, "lfs": data.versions, "selected": selected},
+            metrics={
+                "test_accuracy": test_accuracy,
+                "test_majority_accuracy": majority_accuracy,
+                "coverage": float(covered.mean()) if covered.size else 0.0,
+            },
+        )
+        source_id = ensure_source(
+            conn, project_id=row.id, kind="model", name=source_name, version=""
+        )
+        annotation_queries.append_versions(
+            conn, t.annotations, project_id=row.id, items=items, source_id=source_id
+        )
+    return MultilabelFit(
+        selected=selected,
+        models=models,
+        lf_names=data.lf_names,
+        version=version,
+        n_records=len(data.record_ids),
+        n_labelled=len(items),
+        coverage=float(covered.mean()) if covered.size else 0.0,
+        test_accuracy=test_accuracy,
+        test_majority_accuracy=majority_accuracy,
+        n_test=int(test.sum()),
+    )
+
+
+def _describe(models: dict[str, BaseLabelModel]) -> str:
+    """The chosen model, ``... for every label`` when all labels chose the same one, else
+    ``label: chosen model`` per label."""
+    chosen = {label: str(getattr(m, "selected_", m.model_name)) for label, m in models.items()}
+    if len(set(chosen.values())) == 1:
+        return f"{next(iter(chosen.values()))} for every label"
+    return "; ".join(f"{label}: {selected}" for label, selected in chosen.items())
+
+
+def _artifact(models: dict[str, BaseLabelModel]) -> tuple[bytes, dict[str, Any]]:
+    """One ``.npz`` of every label's arrays (prefixed ``label/``) and the JSON per label."""
+    document: dict[str, Any] = {"per_label": {}}
+    arrays: dict[str, Any] = {}
+    for index, (label, model) in enumerate(models.items()):
+        state, named = model.to_state(prefix=f"label{index}/")
+        document["per_label"][label] = state
+        arrays.update(named)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue(), document
