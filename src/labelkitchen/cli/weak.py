@@ -92,7 +92,12 @@ def stats(
     names += ["near-copies of"] if copies else []
     table = Table(
         title=f"{result.project}: {result.summary.n_records:,} records"
-        + (f", {result.n_gold:,} with gold" if gold else ", no gold yet"),
+        + (f", {result.n_gold:,} with gold" if gold else ", no gold yet")
+        + (
+            "; a span is right where a gold span has its start, end and label"
+            if gold and result.task == "spans"
+            else ""
+        ),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,

@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 from labelkitchen.errors import InvalidInput, NotFound
 from labelkitchen.schema import Project, TaskType
 from labelkitchen.services import weak_multilabel as multilabel
+from labelkitchen.services import weak_spans
 from labelkitchen.store import Store
 from labelkitchen.store import tables as t
 from labelkitchen.store.queries import annotations as annotation_queries
@@ -208,8 +209,8 @@ def _classify_project(store: Store, slug: str) -> Project:
     if project.task is not TaskType.CLASSIFY:
         raise InvalidInput(
             f"project {slug!r} is a {project.task.value} project; this works on classify "
-            "projects so far (lf apply, lf stats and weak fit also on multilabel projects; use "
-            "labelkitchen.weak directly otherwise)"
+            "projects so far (lf apply and lf stats work on every project, weak fit on classify "
+            "and multilabel ones; use labelkitchen.weak directly otherwise)"
         )
     return project
 
@@ -389,11 +390,17 @@ def _project_matrix(store: Store, slug: str) -> _ProjectMatrix:
 
 def project_lf_summary(store: Store, *, project: str) -> ProjectLFSummary:
     """``lf_summary`` over the project's active LFs, against gold where the project has it
-    (multilabel projects: one row per LF and label, ``lf_summary_per_label``)."""
+    (multilabel projects: one row per LF and label, ``lf_summary_per_label``; spans projects:
+    ``span_lf_summary``, spans judged by exact match)."""
     with store.read() as conn:
         found = project_queries.get_project(conn, slug=project)
-    if found.task is TaskType.MULTILABEL:
-        summary, n_gold, versions = multilabel.summarise_multilabel(store, found)
+    if found.task in (TaskType.MULTILABEL, TaskType.SPANS):
+        summarise = (
+            multilabel.summarise_multilabel
+            if found.task is TaskType.MULTILABEL
+            else weak_spans.summarise_spans
+        )
+        summary, n_gold, versions = summarise(store, found)
         return ProjectLFSummary(
             project=project,
             labels=found.label_names,

@@ -60,7 +60,12 @@ from labelkitchen.weak.readers import WrenchSplit, read_snorkel_arrays, read_wre
 from labelkitchen.weak.rule_lfs import keyword_lf, lookup_lf, regex_lf, threshold_lf
 from labelkitchen.weak.span_hmm import TagHMM
 from labelkitchen.weak.span_lfs import gazetteer_span_lf, regex_span_lf
-from labelkitchen.weak.spans import aggregate_spans, tags_to_spans, token_label_matrix
+from labelkitchen.weak.spans import (
+    aggregate_spans,
+    span_lf_summary,
+    tags_to_spans,
+    token_label_matrix,
+)
 from labelkitchen.weak.stats import LabelStats, compute_stats, merge_stats
 
 __all__ = [
@@ -116,6 +121,7 @@ __all__ = [
     "regex_lf",
     "regex_span_lf",
     "score_with_abstains",
+    "span_lf_summary",
     "tags_to_spans",
     "threshold_lf",
     "token_label_matrix",

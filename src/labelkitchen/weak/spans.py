@@ -11,19 +11,25 @@ continue a span of its own label starts one.
 ``unmarked`` says what an LF says about tokens it did not mark: ``"abstain"`` (default: span LFs
 usually find some entities, not all, so silence is no evidence) or ``"outside"`` (the LF claims
 the token is ``O``). Offsets are Python ``str`` code points, end exclusive, as everywhere.
+
+:func:`span_lf_summary` is the LF analysis of span votes, in :func:`~labelkitchen.weak.lf_summary`'s
+rows: coverage, overlaps and conflicts over records, and against gold spans the share of an LF's
+spans that match a gold span exactly (start, end and label) and per label its precision and
+recall.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from labelkitchen.errors import InvalidInput
+from labelkitchen.weak.analysis import LFStats, LFSummary, wilson_interval
 from labelkitchen.weak.apply import SpanVotes
 from labelkitchen.weak.labels import ABSTAIN
 from labelkitchen.weak.majority import MajorityVote
@@ -184,10 +190,120 @@ def aggregate_spans(
     return result
 
 
+def span_lf_summary(
+    votes: SpanVotes,
+    gold: Sequence[Sequence[Span] | None] | None = None,
+    *,
+    lf_names: Sequence[str] | None = None,
+    n_classes: int | None = None,
+) -> LFSummary:
+    """One :class:`~labelkitchen.weak.analysis.LFStats` row per span LF.
+
+    ``polarity``: the labels it marks; ``n_votes``: its spans; ``coverage``: the share of
+    records with a span of it; ``overlaps``: the share of records where one of its spans shares
+    a character with another LF's span; ``conflicts``: where such a span differs (other bounds
+    or another label), ``conflicts_most_with`` naming the LF it differs from on most records.
+    ``gold`` holds per record its gold spans ``(start, end, label)``, or ``None`` where unknown:
+    ``correct`` and ``incorrect`` count its spans on records with gold by whether a gold span
+    has the same start, end and label, ``accuracy`` is their share (a precision, with its Wilson
+    interval), and per label ``precision`` and ``recall`` (gold spans of that label it found).
+    """
+    n_lfs = int(votes.n_lfs)
+    names = list(lf_names) if lf_names is not None else [f"lf_{j}" for j in range(n_lfs)]
+    if len(names) != n_lfs:
+        raise InvalidInput(f"got {len(names)} LF names for {n_lfs} LFs")
+    if gold is not None and len(gold) != votes.n_records:
+        raise InvalidInput(f"votes cover {votes.n_records} records but gold has {len(gold)}")
+    seen = int(votes.labels.max()) + 1 if votes.labels.size else 1
+    k = seen if n_classes is None else int(n_classes)
+    order = np.lexsort((votes.starts, votes.records))
+    records, lfs = votes.records[order], votes.lfs[order]
+    spans = np.stack([votes.starts[order], votes.ends[order], votes.labels[order]], axis=1)
+    bounds = np.searchsorted(records, np.arange(votes.n_records + 1))
+    pairwise = np.zeros((n_lfs, n_lfs), dtype=np.int64)
+    overlapping = np.zeros((n_lfs, votes.n_records), dtype=bool)
+    differing = np.zeros((n_lfs, votes.n_records), dtype=bool)
+    for record in np.flatnonzero(np.diff(bounds) > 1).tolist():
+        lo, hi = int(bounds[record]), int(bounds[record + 1])
+        here, mine = spans[lo:hi], lfs[lo:hi]
+        met = (here[:, None, 0] < here[None, :, 1]) & (here[None, :, 0] < here[:, None, 1])
+        met &= mine[:, None] != mine[None, :]
+        same = (here[:, None, :] == here[None, :, :]).all(axis=2)
+        differ = met & ~same
+        overlapping[mine[np.nonzero(met)[0]], record] = True
+        pairs = {(int(mine[i]), int(mine[j])) for i, j in zip(*np.nonzero(differ), strict=True)}
+        for a, b in pairs:
+            differing[a, record] = True
+            pairwise[a, b] += 1
+    coverage = np.zeros((n_lfs, votes.n_records), dtype=bool)
+    coverage[votes.lfs, votes.records] = True
+    n = max(votes.n_records, 1)
+    rows = []
+    for j in range(n_lfs):
+        partner = int(np.argmax(pairwise[j])) if n_lfs > 1 else -1
+        count = int(pairwise[j, partner]) if partner >= 0 else 0
+        own = lfs == j
+        row = LFStats(
+            name=names[j],
+            polarity=tuple(int(c) for c in np.unique(spans[own, 2])),
+            coverage=float(coverage[j].sum()) / n,
+            overlaps=float(overlapping[j].sum()) / n,
+            conflicts=float(differing[j].sum()) / n,
+            n_votes=int(own.sum()),
+            conflicts_most_with=names[partner] if count > 0 else None,
+            conflict_count=count,
+        )
+        if gold is not None:
+            row = _with_span_gold(row, records[own], spans[own], gold, k)
+        rows.append(row)
+    return LFSummary(tuple(rows), pairwise, votes.n_records)
+
+
+def _with_span_gold(
+    row: LFStats,
+    records: npt.NDArray[np.int64],
+    spans: npt.NDArray[np.int64],
+    gold: Sequence[Sequence[Span] | None],
+    n_classes: int,
+) -> LFStats:
+    """``row`` with its spans judged against the gold spans (exact start, end and label)."""
+    truth = [None if g is None else {(int(a), int(b), int(c)) for a, b, c in g} for g in gold]
+    judged = [truth[r] is not None for r in records.tolist()]
+    right = [
+        judged[i] and (int(s[0]), int(s[1]), int(s[2])) in (truth[int(records[i])] or set())
+        for i, s in enumerate(spans)
+    ]
+    correct, n_judged = int(sum(right)), int(sum(judged))
+    interval = wilson_interval(correct, n_judged)
+    gold_per_class = np.zeros(n_classes, dtype=np.int64)
+    for spans_of_record in truth:
+        for _, _, label in spans_of_record or ():
+            if 0 <= label < n_classes:
+                gold_per_class[label] += 1
+    precision: dict[int, float | None] = {}
+    recall: dict[int, float | None] = {}
+    for c in range(n_classes):
+        mine = [i for i, s in enumerate(spans) if int(s[2]) == c and judged[i]]
+        hits = sum(right[i] for i in mine)
+        precision[c] = hits / len(mine) if mine else None
+        recall[c] = hits / int(gold_per_class[c]) if gold_per_class[c] else None
+    return replace(
+        row,
+        correct=correct,
+        incorrect=n_judged - correct,
+        accuracy=correct / n_judged if n_judged else None,
+        accuracy_low=None if interval is None else interval[0],
+        accuracy_high=None if interval is None else interval[1],
+        precision=precision,
+        recall=recall,
+    )
+
+
 __all__ = [
     "Span",
     "TokenMatrix",
     "aggregate_spans",
+    "span_lf_summary",
     "tag_of",
     "tags_to_spans",
     "token_label_matrix",
