@@ -89,7 +89,7 @@ def test_summary_has_a_row_per_lf_and_label(tickets: Store) -> None:
 def test_fit_stores_label_sets_with_probabilities(tickets: Store, tmp_path: Path) -> None:
     apply_project_lfs(tickets, project="t", lfs=LFS)
     report = fit_label_model(tickets, project="t", model="majority_vote.v1")
-    assert report.per_label
+    assert report.metric == "accuracy per label"
     assert (report.n_records, report.n_labelled, report.n_test) == (7, 6, 4)
     assert report.test_accuracy == 1.0  # 4 test records x 2 labels, all decided right
     out = tmp_path / "e.jsonl"

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from labelkitchen.cli.app import app
 from labelkitchen.errors import InvalidInput
+from labelkitchen.services.exporting import export_project
 from labelkitchen.services.importing import import_rows
 from labelkitchen.services.projects import create_project
 from labelkitchen.services.weak import apply_project_lfs, fit_label_model, project_lf_summary
@@ -58,9 +59,32 @@ def test_stats_judge_span_lfs_against_gold_spans(news: Store) -> None:
     assert capitalised.conflicts_most_with == "cities"
 
 
-def test_weak_fit_is_refused_on_spans_projects_with_a_way_forward(news: Store) -> None:
-    with pytest.raises(InvalidInput, match="weak fit on classify and multilabel ones"):
-        fit_label_model(news, project="n")
+def test_weak_fit_stores_aggregated_spans_with_scores(news: Store, tmp_path: Path) -> None:
+    report = fit_label_model(news, project="n")
+    assert (report.model, report.metric) == ("majority_vote.v1", "span F1")
+    assert (report.n_records, report.n_labelled, report.n_test) == (3, 3, 2)
+    out = tmp_path / "e.jsonl"
+    export_project(news, project="n", format="jsonl", out=out)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line]
+    weak = {r["id"]: r["annotations"][0]["value"] for r in rows if r["annotations"]}
+    # "Ann": people and capitalised agree; "Rome": cities (LOC) against capitalised (PER)
+    first = {(s["start"], s["end"], s["label"]): s["score"] for s in weak["1"]["spans"]}
+    assert first[(0, 3, "PER")] == 1.0
+    assert weak["1"]["confidence"] == min(first.values())
+    # "Ann" is right on test; the ties and "Paris Hilton" (split at "Hilton") are not all
+    assert report.test_accuracy is not None and 0.0 < report.test_accuracy < 1.0
+    assert report.test_accuracy == report.test_majority_accuracy  # majority vote on both sides
+
+
+@pytest.mark.parametrize("model", ["dawid_skene.v1", "label_model.v1", "tag_hmm.v1"])
+def test_weak_fit_aggregates_with_other_tag_models(news: Store, model: str) -> None:
+    report = fit_label_model(news, project="n", model=model)
+    assert report.model == model and report.n_labelled == 3
+
+
+def test_weak_fit_on_spans_refuses_an_unknown_model(news: Store) -> None:
+    with pytest.raises(InvalidInput, match=r"majority_vote\.v1, dawid_skene\.v1, label_model\.v1"):
+        fit_label_model(news, project="n", model="weighted_vote.v1")
 
 
 def test_cli_stats_on_a_spans_project(tmp_path: Path) -> None:

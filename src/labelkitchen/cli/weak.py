@@ -205,12 +205,15 @@ def examples(
 def fit(
     project: Annotated[str, typer.Argument(help="Project slug.")],
     model: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Label model: label_model.v1 (chooses), majority_vote.v1, "
-            "weighted_vote.v1, dawid_skene.v1, matrix_completion.v1."
+            help="Label model: label_model.v1 (chooses; the default), majority_vote.v1, "
+            "weighted_vote.v1, dawid_skene.v1, matrix_completion.v1. Spans projects aggregate "
+            "token tags with majority_vote.v1 (the default), dawid_skene.v1, label_model.v1 or "
+            "tag_hmm.v1.",
+            show_default=False,
         ),
-    ] = "label_model.v1",
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     db: DbOption = None,
 ) -> None:
@@ -224,7 +227,13 @@ def fit(
     )
     for note in report.notes:
         console.print(f"  {note}")
-    if report.test_accuracy is not None and report.per_label:
+    if report.test_accuracy is not None and report.metric == "span F1":
+        console.print(
+            f"test span F1 on {report.n_test:,} gold records (a span counts where start, end "
+            f"and label match a gold span): {report.test_accuracy:.1%} (majority vote: "
+            f"{_pct(report.test_majority_accuracy)})"
+        )
+    elif report.test_accuracy is not None and report.metric == "accuracy per label":
         console.print(
             f"test accuracy per label on {report.n_test:,} gold records (records x labels "
             f"decided right): {report.test_accuracy:.1%} (majority vote: "

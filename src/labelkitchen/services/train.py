@@ -13,11 +13,12 @@ data; the pool's predictions are stored (the annotation screen shows them as the
 suggestion) and, for uncertainty strategies, become the queue's priorities (for spans: the
 tagger's per-record uncertainty, whichever uncertainty strategy).
 
-Weak spans (``weak=True`` on a ``spans`` project): the span LFs' stored votes are projected onto
-the project tokenizer's tokens as BIO tags and aggregated by majority vote
-(:func:`labelkitchen.weak.token_label_matrix`, :func:`labelkitchen.weak.tags_to_spans`). A weak
-span's confidence is the mean, over its tokens, of the vote share its label got there; a record is
-used only when every one of its weak spans has a confidence above
+Weak spans (``weak=True`` on a ``spans`` project): the spans ``labelkitchen weak fit`` stored,
+and for records it did not store, the span LFs' stored votes projected onto the project
+tokenizer's tokens as BIO tags and aggregated by majority vote
+(:func:`labelkitchen.services.weak_spans.weak_spans`). A weak span's confidence is the mean, over
+its tokens, of the probability its label got there (with majority vote: the vote share); a record
+is used only when every one of its weak spans has a confidence above
 :data:`WEAK_SPAN_MIN_CONFIDENCE` (a strict majority of the LFs that voted on its tokens), and then
 with all its weak spans, unweighted. Contested records stay in the pool, so they are predicted and
 can be asked about.
@@ -38,7 +39,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 
 from labelkitchen.errors import InvalidInput, NotFound
@@ -53,7 +53,7 @@ from labelkitchen.learn import (
 )
 from labelkitchen.learn.artifacts import SPAN_TAGGER, TEXT_BASELINE, Model, predict_answers
 from labelkitchen.learn.strategies import get_strategy
-from labelkitchen.schema import Project, TaskType, tokenize
+from labelkitchen.schema import Project, TaskType
 from labelkitchen.services import jobs
 from labelkitchen.services.priorities import UNCERTAINTY, refresh_priorities
 from labelkitchen.store import Store
@@ -148,10 +148,8 @@ def _collect(store: Store, project: Project, *, weak: bool) -> _Data:
                 human[record_id].append(value)
             elif name == "label_model":
                 weak_labels[record_id] = value
-        span_votes = _span_votes(conn, project) if weak and task is TaskType.SPANS else []
-    if span_votes:
-        texts_by_id = {record_id: text for record_id, text, _ in rows}
-        weak_labels.update(_weak_spans(span_votes, texts_by_id, project))
+    if weak and task is TaskType.SPANS:
+        weak_labels = _confident_weak_spans(store, project, rows, weak_labels)
     own_splits = any(split in _SPLITS for _, _, split in rows)
     data = _Data(
         {s: [] for s in _SPLITS},
@@ -196,65 +194,26 @@ def _collect(store: Store, project: Project, *, weak: bool) -> _Data:
     return data
 
 
-def _span_votes(conn: Any, project: Project) -> list[tuple[int, int, int, int, int]]:
-    """``(record_id, lf column, label, start, end)`` of the active span LFs' votes."""
-    sources = weak_queries.lf_sources(conn, project_id=project.id)
-    column = {int(source.id): j for j, source in enumerate(sources)}
-    if not column:
-        return []
-    return [
-        (record_id, column[source_id], label, start, end)
-        for record_id, source_id, label, start, end in queries.iter_span_votes(
-            conn, project_id=project.id, source_ids=list(column)
-        )
-    ]
+def _confident_weak_spans(
+    store: Store, project: Project, rows: list[Any], stored: dict[int, Any]
+) -> dict[int, Any]:
+    """The weak spans training may use: those ``weak fit`` stored, and for the other records the
+    span LFs' votes aggregated by majority vote (:func:`~labelkitchen.services.weak_spans.
+    weak_spans`), where every span's confidence is above :data:`WEAK_SPAN_MIN_CONFIDENCE`."""
+    from labelkitchen.services import weak_spans
 
-
-def _weak_spans(
-    votes: list[tuple[int, int, int, int, int]], texts: dict[int, str], project: Project
-) -> dict[int, dict[str, Any]]:
-    """record id -> ``{"spans": [...with "score"], "confidence"}`` for the records whose weak
-    spans are all above :data:`WEAK_SPAN_MIN_CONFIDENCE` (see the module doc)."""
-    from labelkitchen.weak import MajorityVote, SpanVotes, tags_to_spans, token_label_matrix
-
-    record_ids = sorted({v[0] for v in votes if v[0] in texts})
-    position = {record_id: i for i, record_id in enumerate(record_ids)}
-    kept = [v for v in votes if v[0] in position]
-    if not kept:
-        return {}
-    n_classes = len(project.label_names)
-    columns = np.array(kept, dtype=np.int64)
-    span_votes = SpanVotes(
-        n_records=len(record_ids),
-        n_lfs=int(columns[:, 1].max()) + 1,
-        records=np.array([position[r] for r in columns[:, 0].tolist()], dtype=np.int64),
-        lfs=columns[:, 1],
-        starts=columns[:, 3],
-        ends=columns[:, 4],
-        labels=columns[:, 2],
-    )
-    record_texts = [texts[r] for r in record_ids]
-    matrix = token_label_matrix(span_votes, record_texts, n_classes=n_classes, tokenizer=tokenize)
-    probs = MajorityVote(n_classes=matrix.n_tags).fit(matrix.L).predict_proba(matrix.L)
-    covered = matrix.L.votes_per_record() > 0
-    bounds = np.searchsorted(matrix.record, np.arange(len(record_ids) + 1))
-    names = project.label_names
-    found: dict[int, dict[str, Any]] = {}
-    for i, record_id in enumerate(record_ids):
-        lo, hi = int(bounds[i]), int(bounds[i + 1])
-        tokens, tag_probs = matrix.tokens[lo:hi], probs[lo:hi]
-        spans: list[dict[str, Any]] = []
-        scores: list[float] = []
-        for start, end, label in tags_to_spans(tag_probs, tokens, covered=covered[lo:hi]):
-            inside = (tokens[:, 0] >= start) & (tokens[:, 1] <= end)
-            share = tag_probs[inside, 2 * label + 1] + tag_probs[inside, 2 * label + 2]
-            score = float(share.mean()) if share.size else 0.0
-            spans.append({"start": start, "end": end, "label": names[label], "score": score})
-            scores.append(score)
-        confidence = min(scores, default=1.0)
-        if spans and confidence > WEAK_SPAN_MIN_CONFIDENCE:
-            found[record_id] = {"spans": spans, "confidence": confidence}
-    return found
+    texts = {record_id: text for record_id, text, _ in rows if record_id not in stored}
+    found: dict[int, Any] = dict(stored)
+    with store.read() as conn:
+        has_lfs = bool(weak_queries.lf_sources(conn, project_id=project.id))
+    if has_lfs and texts:
+        data = weak_spans.project_span_votes(store, project)
+        found.update(weak_spans.weak_spans(data, texts, project)[0])
+    return {
+        record_id: value
+        for record_id, value in found.items()
+        if value.get("spans") and float(value.get("confidence", 0.0)) > WEAK_SPAN_MIN_CONFIDENCE
+    }
 
 
 def _dataset_hash(ids: Sequence[int], labels: Sequence[Any]) -> str:

@@ -131,9 +131,10 @@ class WeakFitReport:
     notes: tuple[str, ...] = ()
     """What the fitted model did that a user should know: near-copy LFs it counted once when
     breaking ties, tie-breakers it did not trust."""
-    per_label: bool = False
-    """A multilabel project: one model per label, and test accuracy is per label (the share of
-    test records x labels decided right)."""
+    metric: str = "accuracy"
+    """What ``test_accuracy`` measures: ``accuracy``; ``accuracy per label`` (multilabel: one
+    model per label, the share of test records x labels decided right); ``span F1`` (spans:
+    entity-level micro F1, exact start, end and label)."""
 
 
 # --- loading LFs ---------------------------------------------------------------------------
@@ -209,8 +210,8 @@ def _classify_project(store: Store, slug: str) -> Project:
     if project.task is not TaskType.CLASSIFY:
         raise InvalidInput(
             f"project {slug!r} is a {project.task.value} project; this works on classify "
-            "projects so far (lf apply and lf stats work on every project, weak fit on classify "
-            "and multilabel ones; use labelkitchen.weak directly otherwise)"
+            "projects so far (lf apply, lf stats and weak fit work on every project; use "
+            "labelkitchen.weak directly otherwise)"
         )
     return project
 
@@ -497,16 +498,39 @@ def lf_examples(
 
 
 def fit_label_model(
-    store: Store, *, project: str, model: str = "label_model.v1", random_state: int = 0
+    store: Store, *, project: str, model: str | None = None, random_state: int = 0
 ) -> WeakFitReport:
     """Fit a label model on the project's LF votes and store its probabilistic labels.
 
-    Dev gold (records in split ``dev`` with gold) is used for model selection when present;
-    test gold is only used to report accuracy, never to fit.
+    ``model``: a registered label model (default ``label_model.v1``); on a spans project the
+    model that aggregates the span votes' token tags (default ``majority_vote.v1``, see
+    :mod:`~labelkitchen.services.weak_spans`). Dev gold (records in split ``dev`` with gold)
+    is used for model selection when present (classify and multilabel); test gold is only used
+    to report accuracy (spans: entity-level F1), never to fit.
     """
     started = time.perf_counter()
     with store.read() as conn:
         found = project_queries.get_project(conn, slug=project)
+    if found.task is TaskType.SPANS:
+        chosen = model or weak_spans.SPAN_MODELS[0]
+        spans = weak_spans.fit_spans(
+            store, found, model=chosen, random_state=random_state, source_name=LABEL_MODEL_SOURCE
+        )
+        return WeakFitReport(
+            project=project,
+            model=chosen,
+            selected=spans.selected,
+            version=spans.version,
+            n_records=spans.n_records,
+            n_labelled=spans.n_labelled,
+            coverage=spans.coverage,
+            test_accuracy=spans.test_f1,
+            test_majority_accuracy=spans.test_majority_f1,
+            n_test=spans.n_test,
+            seconds=time.perf_counter() - started,
+            metric="span F1",
+        )
+    model = model or "label_model.v1"
     if found.task is TaskType.MULTILABEL:
         fitted = multilabel.fit_multilabel(
             store, found, model=model, random_state=random_state, source_name=LABEL_MODEL_SOURCE
@@ -528,7 +552,7 @@ def fit_label_model(
                 for label, estimator in fitted.models.items()
                 for note in fit_notes(estimator, fitted.lf_names)
             ),
-            per_label=True,
+            metric="accuracy per label",
         )
     data = _project_matrix(store, project)
     n_classes = len(data.project.label_names)

@@ -1,19 +1,46 @@
 """Span LFs in a ``spans`` project: their stored votes as :class:`~labelkitchen.weak.SpanVotes`,
-and the LF summary against the gold spans (:func:`~labelkitchen.weak.span_lf_summary`)."""
+the LF summary against the gold spans (:func:`~labelkitchen.weak.span_lf_summary`), and the
+weak spans of every record some LF marked.
+
+Weak spans: the votes are projected onto the project tokenizer's tokens as BIO tags
+(:func:`~labelkitchen.weak.token_label_matrix`), a tag model aggregates them (majority vote
+unless another is named: ``dawid_skene.v1``, ``label_model.v1`` or :data:`TAG_HMM`), and
+:func:`~labelkitchen.weak.tags_to_spans` turns the tags back into spans. A weak span's score is
+the mean, over its tokens, of the probability its label got there; a record's confidence is its
+lowest span score. ``labelkitchen weak fit`` stores them per record as the label model's
+answer; training with weak labels uses a record when its confidence is above one half.
+"""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from labelkitchen.errors import InvalidInput
-from labelkitchen.schema import Project
+from labelkitchen.schema import Project, tokenize
 from labelkitchen.store import Store
+from labelkitchen.store import tables as t
+from labelkitchen.store.queries import annotations as annotation_queries
 from labelkitchen.store.queries import training as training_queries
 from labelkitchen.store.queries import weak as queries
-from labelkitchen.weak import LFSummary, SpanVotes, span_lf_summary
+from labelkitchen.store.queries.sources import ensure_source
+from labelkitchen.weak import (
+    LFSummary,
+    SpanVotes,
+    TagHMM,
+    get_model,
+    span_lf_summary,
+    tags_to_spans,
+    token_label_matrix,
+)
+from labelkitchen.weak.model_base import BaseLabelModel
+
+TAG_HMM = "tag_hmm.v1"
+"""The name ``weak fit`` takes for :class:`~labelkitchen.weak.TagHMM` on a spans project."""
+SPAN_MODELS = ("majority_vote.v1", "dawid_skene.v1", "label_model.v1", TAG_HMM)
 
 
 @dataclass(frozen=True)
@@ -95,3 +122,153 @@ def summarise_spans(store: Store, row: Project) -> tuple[LFSummary, int, dict[st
         n_classes=len(row.label_names),
     )
     return summary, n_gold, data.versions
+
+
+def weak_spans(
+    data: ProjectSpanVotes,
+    texts: dict[int, str],
+    row: Project,
+    *,
+    model: str = "majority_vote.v1",
+    random_state: int | None = 0,
+) -> tuple[dict[int, dict[str, Any]], BaseLabelModel | TagHMM]:
+    """``record id -> {"spans": [{start, end, label, score}], "confidence"}`` for every record
+    in ``texts`` some span LF marked, and the fitted tag model (see the module doc)."""
+    if model not in SPAN_MODELS:
+        raise InvalidInput(
+            f"a spans project aggregates span votes with {', '.join(SPAN_MODELS)}; got {model!r}"
+        )
+    votes = data.votes
+    marked = np.unique(votes.records)
+    positions = [int(p) for p in marked if int(data.record_ids[p]) in texts]
+    keep = np.isin(votes.records, positions)
+    local = {p: i for i, p in enumerate(positions)}
+    subset = SpanVotes(
+        n_records=len(positions),
+        n_lfs=votes.n_lfs,
+        records=np.array([local[int(p)] for p in votes.records[keep]], dtype=np.int64),
+        lfs=votes.lfs[keep],
+        starts=votes.starts[keep],
+        ends=votes.ends[keep],
+        labels=votes.labels[keep],
+    )
+    record_ids = [int(data.record_ids[p]) for p in positions]
+    record_texts = [texts[r] for r in record_ids]
+    n_classes = len(row.label_names)
+    matrix = token_label_matrix(subset, record_texts, n_classes=n_classes, tokenizer=tokenize)
+    tagger: BaseLabelModel | TagHMM
+    if model == TAG_HMM:
+        hmm = TagHMM(random_state=random_state).fit(matrix)
+        probs, tagger = hmm.predict_proba(matrix), hmm
+    else:
+        model_class: Any = get_model(model)
+        fitted: BaseLabelModel = model_class(n_classes=matrix.n_tags, random_state=random_state)
+        probs, tagger = fitted.fit(matrix.L).predict_proba(matrix.L), fitted
+    covered = matrix.L.votes_per_record() > 0
+    bounds = np.searchsorted(matrix.record, np.arange(len(record_ids) + 1))
+    names = row.label_names
+    found: dict[int, dict[str, Any]] = {}
+    for i, record_id in enumerate(record_ids):
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        tokens, tag_probs = matrix.tokens[lo:hi], probs[lo:hi]
+        spans: list[dict[str, Any]] = []
+        for start, end, label in tags_to_spans(tag_probs, tokens, covered=covered[lo:hi]):
+            inside = (tokens[:, 0] >= start) & (tokens[:, 1] <= end)
+            share = tag_probs[inside, 2 * label + 1] + tag_probs[inside, 2 * label + 2]
+            score = float(share.mean()) if share.size else 0.0
+            spans.append({"start": start, "end": end, "label": names[label], "score": score})
+        confidence = min((span["score"] for span in spans), default=1.0)
+        found[record_id] = {"spans": spans, "confidence": confidence}
+    return found, tagger
+
+
+@dataclass(frozen=True)
+class SpanFit:
+    """What :func:`fit_spans` stored, for the caller's report."""
+
+    selected: str
+    version: int
+    n_records: int
+    n_labelled: int
+    coverage: float
+    test_f1: float | None
+    test_majority_f1: float | None
+    n_test: int
+
+
+def fit_spans(
+    store: Store, row: Project, *, model: str, random_state: int, source_name: str
+) -> SpanFit:
+    """Aggregate the span LFs' votes with ``model`` and store the weak spans of every record
+    some LF marked as a source of their own (``source_name``); on test records with gold
+    spans, the entity-level micro F1 (exact start, end and label) next to majority vote's."""
+    from labelkitchen.learn import evaluate_spans
+
+    data = project_span_votes(store, row)
+    with store.read() as conn:
+        texts = {r: text for r, text, _ in queries.iter_texts(conn, project_id=row.id)}
+        splits = dict(queries.record_ids_and_splits(conn, project_id=row.id))
+    found, tagger = weak_spans(data, texts, row, model=model, random_state=random_state)
+    names = list(row.label_names)
+    test = [
+        (record_id, gold)
+        for record_id, gold in zip(data.record_ids.tolist(), data.gold, strict=True)
+        if gold is not None and splits.get(record_id) == "test"
+    ]
+    test_f1 = majority_f1 = None
+    if test:
+        truth = [[(a, b, names[c]) for a, b, c in gold] for _, gold in test]
+        guessed = [found.get(r, {"spans": []})["spans"] for r, _ in test]
+        test_f1 = evaluate_spans(truth, guessed, labels=names).micro_f1
+        majority = weak_spans(data, texts, row, model="majority_vote.v1")[0]
+        baseline = [majority.get(r, {"spans": []})["spans"] for r, _ in test]
+        majority_f1 = evaluate_spans(truth, baseline, labels=names).micro_f1
+    items = [
+        annotation_queries.NewVersion(
+            record_id,
+            {
+                "spans": [{**span, "score": round(span["score"], 6)} for span in value["spans"]],
+                "confidence": round(value["confidence"], 6),
+            },
+            {"answer": "accept"},
+        )
+        for record_id, value in sorted(found.items())
+    ]
+    arrays: dict[str, Any]
+    if isinstance(tagger, BaseLabelModel):
+        document, arrays = tagger.to_state()
+    else:  # the HMM keeps its learned tables as attributes ending in "_"
+        document = {"model": TAG_HMM}
+        arrays = {k: v for k, v in vars(tagger).items() if k.endswith("_") and hasattr(v, "shape")}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    selected = str(getattr(tagger, "selected_", model))
+    with store.write() as conn:
+        version = queries.next_model_version(conn, project_id=row.id, name=model)
+        queries.insert_model(
+            conn,
+            project_id=row.id,
+            name=model,
+            version=version,
+            kind="label_model",
+            artifact=buffer.getvalue(),
+            params={"state": document, "lfs": data.versions, "selected": selected},
+            metrics={"test_span_f1": test_f1, "test_majority_span_f1": majority_f1},
+        )
+        source_id = ensure_source(
+            conn, project_id=row.id, kind="model", name=source_name, version=""
+        )
+        annotation_queries.append_versions(
+            conn, t.annotations, project_id=row.id, items=items, source_id=source_id
+        )
+    n_records = len(data.record_ids)
+    return SpanFit(
+        selected=selected,
+        version=version,
+        n_records=n_records,
+        n_labelled=len(items),
+        coverage=len(items) / n_records if n_records else 0.0,
+        test_f1=test_f1,
+        test_majority_f1=majority_f1,
+        n_test=len(test),
+    )
