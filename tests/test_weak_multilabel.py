@@ -14,11 +14,11 @@ from labelkitchen.cli.app import app
 from labelkitchen.errors import InvalidInput
 from labelkitchen.services.exporting import export_project
 from labelkitchen.services.importing import import_rows
+from labelkitchen.services.lf_examples import lf_examples
 from labelkitchen.services.projects import create_project
 from labelkitchen.services.weak import (
     apply_project_lfs,
     fit_label_model,
-    lf_examples,
     project_lf_summary,
 )
 from labelkitchen.store import Store

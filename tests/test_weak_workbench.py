@@ -18,12 +18,12 @@ from labelkitchen.errors import InvalidInput, NotFound
 from labelkitchen.services.demo import build_demo
 from labelkitchen.services.exporting import export_project
 from labelkitchen.services.importing import import_rows
+from labelkitchen.services.lf_examples import lf_examples
 from labelkitchen.services.projects import create_project
 from labelkitchen.services.weak import (
     apply_project_lfs,
     fit_label_model,
     fit_notes,
-    lf_examples,
     load_lfs,
     project_lf_summary,
     tie_notes,

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from labelkitchen.cli.common import DbOption, JsonOption, console, open_store, print_json
 from labelkitchen.cli.common import reports_errors as handled
+from labelkitchen.services import lf_examples as examples_service
 from labelkitchen.services import weak as service
 
 lf_app = typer.Typer(
@@ -158,7 +159,7 @@ def examples(
     """A random sample of records one labelling function voted on, got wrong, fought over or
     missed, with its vote, the gold label and the other LFs' votes."""
     with open_store(db) as store:
-        result = service.lf_examples(
+        result = examples_service.lf_examples(
             store, project=project, lf=lf, kind=kind, limit=limit, seed=seed
         )
     if json_:
