@@ -117,10 +117,34 @@ def test_span_lfs_are_refused_in_a_multilabel_project(tickets: Store) -> None:
         apply_project_lfs(tickets, project="t", lfs=[regex_span_lf("urls", r"http\S+", "billing")])
 
 
-def test_examples_work_on_classify_projects_only_so_far(tickets: Store) -> None:
-    apply_project_lfs(tickets, project="t", lfs=LFS)
-    with pytest.raises(InvalidInput, match="is a multilabel project; this works on classify"):
-        lf_examples(tickets, project="t", lf="invoice")
+def test_examples_name_the_labels_an_lf_voted(tickets: Store) -> None:
+    please = keyword_lf("please", ["please"], "urgent")  # wrong on 2; misses 1 and 3
+    hello = keyword_lf("hello", ["hello"], "urgent")  # against thanks on record 4
+    apply_project_lfs(tickets, project="t", lfs=[*LFS, please, hello])
+    (four,) = lf_examples(tickets, project="t", lf="thanks").examples
+    assert (four.external_id, four.vote, four.gold) == (
+        "4",
+        "billing: absent; urgent: absent",
+        "(none)",
+    )
+    assert four.others == {"hello": "urgent: present"}
+    wrong = lf_examples(tickets, project="t", lf="please", kind="wrong")
+    assert [(e.external_id, e.vote, e.gold) for e in wrong.examples] == [
+        ("2", "urgent: present", "billing")
+    ]
+    missed = lf_examples(tickets, project="t", lf="please", kind="missed")
+    assert [e.external_id for e in missed.examples] == ["1", "3"]
+    assert lf_examples(tickets, project="t", lf="invoice", kind="missed").matching == 0
+    conflicts = lf_examples(tickets, project="t", lf="thanks", kind="conflicts")
+    assert [e.external_id for e in conflicts.examples] == ["4"]
+    assert lf_examples(tickets, project="t", lf="invoice", kind="conflicts").matching == 0
+    first = lf_examples(tickets, project="t", lf="invoice").examples[0]
+    assert (first.external_id, first.vote, first.gold) == (
+        "1",
+        "billing: present",
+        "billing, urgent",
+    )
+    assert first.others == {"asap": "urgent: present"}
 
 
 def test_cli_stats_and_fit_on_a_multilabel_project(tmp_path: Path) -> None:

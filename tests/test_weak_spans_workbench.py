@@ -110,3 +110,21 @@ def test_cli_stats_on_a_spans_project(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.output)["lfs"]
     assert (row["name"], row["n_votes"], row["correct"], row["incorrect"]) == ("cities", 4, 2, 1)
+
+
+def test_examples_show_the_spans_of_each_lf(news: Store) -> None:
+    from labelkitchen.services.lf_examples import lf_examples
+
+    votes = lf_examples(news, project="n", lf="cities")
+    assert votes.matching == 3
+    first = votes.examples[0]
+    assert (first.external_id, first.split, first.vote) == ("1", "test", "12-16 LOC")
+    assert first.gold == "0-3 PER; 12-16 LOC"
+    assert first.others == {"people": "0-3 PER", "capitalised": "0-3 PER; 12-16 PER"}
+    wrong = lf_examples(news, project="n", lf="cities", kind="wrong")
+    assert [e.external_id for e in wrong.examples] == ["2"]  # Paris of Paris Hilton
+    conflicts = lf_examples(news, project="n", lf="people", kind="conflicts")
+    assert [e.external_id for e in conflicts.examples] == ["2"]  # record 1: the same Ann
+    assert lf_examples(news, project="n", lf="people", kind="missed").matching == 0
+    missed = lf_examples(news, project="n", lf="capitalised", kind="missed")
+    assert [e.external_id for e in missed.examples] == ["2"]  # Paris Hilton as one name

@@ -49,6 +49,7 @@ class ProjectSpanVotes:
     versions, and per record its gold spans ``(start, end, label index)`` or ``None``."""
 
     record_ids: np.ndarray[Any, Any]
+    splits: list[str | None]
     votes: SpanVotes
     lf_names: tuple[str, ...]
     versions: dict[str, str]
@@ -65,9 +66,8 @@ def project_span_votes(store: Store, row: Project) -> ProjectSpanVotes:
                 f"{row.slug} LFS.py"
             )
         column = {int(s.id): j for j, s in enumerate(sources)}
-        record_ids = np.array(
-            [i for i, _ in queries.record_ids_and_splits(conn, project_id=row.id)], dtype=np.int64
-        )
+        ids_splits = queries.record_ids_and_splits(conn, project_id=row.id)
+        record_ids = np.array([i for i, _ in ids_splits], dtype=np.int64)
         stored = list(
             training_queries.iter_span_votes(conn, project_id=row.id, source_ids=list(column))
         )
@@ -104,6 +104,7 @@ def project_span_votes(store: Store, row: Project) -> ProjectSpanVotes:
         )
     return ProjectSpanVotes(
         record_ids=record_ids,
+        splits=[split for _, split in ids_splits],
         votes=votes,
         lf_names=tuple(s.name for s in sources),
         versions={s.name: s.version for s in sources},
