@@ -129,7 +129,7 @@ def test_fit_needs_lfs(spam: Store) -> None:
 def test_spans_projects_are_refused_with_a_reason(store: Store) -> None:
     create_project(store, spec={"slug": "n", "task": "spans", "labels": ["PER"]})
     import_rows(store, project="n", rows=[{"text": "Ann"}])
-    with pytest.raises(InvalidInput, match="classify projects so far"):
+    with pytest.raises(InvalidInput, match="work on classify and multilabel projects"):
         apply_project_lfs(store, project="n", lfs=LFS)
 
 

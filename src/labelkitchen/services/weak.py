@@ -21,25 +21,25 @@ from typing import Any
 
 import numpy as np
 import yaml
-from sqlalchemy import Connection
 
 from labelkitchen.errors import InvalidInput, NotFound
 from labelkitchen.schema import Project, TaskType
 from labelkitchen.services import weak_multilabel as multilabel
 from labelkitchen.services import weak_spans
+from labelkitchen.services.weak_store import (
+    FitOutcome,
+    activate_lf_source,
+    project_records,
+    store_label_model,
+)
 from labelkitchen.store import Store
-from labelkitchen.store import tables as t
-from labelkitchen.store.queries import annotations as annotation_queries
 from labelkitchen.store.queries import projects as project_queries
 from labelkitchen.store.queries import weak as queries
-from labelkitchen.store.queries.sources import ensure_source
 from labelkitchen.weak import (
-    DeclarativeLF,
     LabelingFunction,
     LabelMatrix,
     LFFault,
     LFSummary,
-    Record,
     apply_lfs,
     apply_span_lfs,
     get_model,
@@ -48,7 +48,6 @@ from labelkitchen.weak import (
 )
 from labelkitchen.weak.model_base import clear_majority, vote_counts
 
-LABEL_MODEL_SOURCE = "label_model"
 TIE_NOTE_SHARE = 0.05
 """``weak fit`` without dev gold points at dev gold when at least this share of the covered
 records (and at least :data:`TIE_NOTE_MIN` of them) are ties."""
@@ -209,13 +208,7 @@ def apply_project_lfs(
             covered=covered,
         )
     row = _classify_project(store, project)
-    with store.read() as conn:
-        items = [
-            Record(text, meta, record_id)
-            for record_id, text, meta in queries.iter_texts(conn, project_id=row.id)
-        ]
-    if not items:
-        raise InvalidInput(f"project {project!r} has no records yet: import some first")
+    items = project_records(store, row)
     result = apply_lfs(lfs, items, labels=list(row.label_names), n_jobs=n_jobs)
     record_ids = np.array([item.id for item in items], dtype=np.int64)
     rows, cols, labels = result.L.to_triplets()
@@ -237,19 +230,6 @@ def apply_project_lfs(
     )
 
 
-def activate_lf_source(conn: Connection, row: Project, lf: LabelingFunction) -> int:
-    """The LF's source (its name and version) as the project's active LF of that name; the
-    definition is kept for declarative LFs, the name for Python ones."""
-    spec: dict[str, Any] = (
-        {"definition": lf.to_dict()}
-        if isinstance(lf, DeclarativeLF)
-        else {"definition": None, "python": lf.name}
-    )
-    source_id = ensure_source(conn, project_id=row.id, kind="lf", name=lf.name, version=lf.version)
-    queries.activate_lf(conn, project_id=row.id, source_id=source_id, name=lf.name, spec=spec)
-    return source_id
-
-
 def _apply_span_lfs(
     store: Store, row: Project, lfs: list[LabelingFunction], *, n_jobs: int, started: float
 ) -> LFApplyReport:
@@ -258,17 +238,11 @@ def _apply_span_lfs(
     plain = [lf.name for lf in lfs if lf.kind != "spans"]
     if plain:
         raise InvalidInput(
-            f"project {row.slug!r} is a spans project: LFs of other kinds work on classify "
-            "projects so far; a spans project takes span LFs (kind 'spans', e.g. regex_span_lf, "
-            f"gazetteer_span_lf), and these are not: {plain}"
+            f"project {row.slug!r} is a spans project: it takes span LFs (kind 'spans', e.g. "
+            "regex_span_lf, gazetteer_span_lf); LFs of other kinds work on classify and "
+            f"multilabel projects, and these are not span LFs: {plain}"
         )
-    with store.read() as conn:
-        items = [
-            Record(text, meta, record_id)
-            for record_id, text, meta in queries.iter_texts(conn, project_id=row.id)
-        ]
-    if not items:
-        raise InvalidInput(f"project {row.slug!r} has no records yet: import some first")
+    items = project_records(store, row)
     result = apply_span_lfs(lfs, items, labels=list(row.label_names), n_jobs=n_jobs)
     record_ids = np.array([item.id for item in items], dtype=np.int64)
     votes = result.votes
@@ -418,46 +392,18 @@ def fit_label_model(
         found = project_queries.get_project(conn, slug=project)
     if found.task is TaskType.SPANS:
         chosen = model or weak_spans.SPAN_MODELS[0]
-        spans = weak_spans.fit_spans(
-            store, found, model=chosen, random_state=random_state, source_name=LABEL_MODEL_SOURCE
-        )
-        return WeakFitReport(
-            project=project,
-            model=chosen,
-            selected=spans.selected,
-            version=spans.version,
-            n_records=spans.n_records,
-            n_labelled=spans.n_labelled,
-            coverage=spans.coverage,
-            test_accuracy=spans.test_f1,
-            test_majority_accuracy=spans.test_majority_f1,
-            n_test=spans.n_test,
-            seconds=time.perf_counter() - started,
-            metric="span F1",
-        )
+        spans = weak_spans.fit_spans(store, found, model=chosen, random_state=random_state)
+        return _fit_report(project, chosen, spans, started=started, metric="span F1")
     model = model or "label_model.v1"
     if found.task is TaskType.MULTILABEL:
-        fitted = multilabel.fit_multilabel(
-            store, found, model=model, random_state=random_state, source_name=LABEL_MODEL_SOURCE
+        fitted = multilabel.fit_multilabel(store, found, model=model, random_state=random_state)
+        notes = tuple(
+            f"{label}: {note}"
+            for label, estimator in fitted.models.items()
+            for note in fit_notes(estimator, fitted.lf_names)
         )
-        return WeakFitReport(
-            project=project,
-            model=model,
-            selected=fitted.selected,
-            version=fitted.version,
-            n_records=fitted.n_records,
-            n_labelled=fitted.n_labelled,
-            coverage=fitted.coverage,
-            test_accuracy=fitted.test_accuracy,
-            test_majority_accuracy=fitted.test_majority_accuracy,
-            n_test=fitted.n_test,
-            seconds=time.perf_counter() - started,
-            notes=tuple(
-                f"{label}: {note}"
-                for label, estimator in fitted.models.items()
-                for note in fit_notes(estimator, fitted.lf_names)
-            ),
-            metric="accuracy per label",
+        return _fit_report(
+            project, model, fitted, started=started, metric="accuracy per label", notes=notes
         )
     data = project_matrix(store, project)
     n_classes = len(data.project.label_names)
@@ -487,40 +433,30 @@ def fit_label_model(
     saved: dict[str, Any] = dict(arrays)
     np.savez_compressed(buffer, **saved)
     names = data.project.label_names
-    items = [
-        annotation_queries.NewVersion(
+    answers = [
+        (
             int(record_id),
             {
                 "label": names[int(np.argmax(p))],
                 "probs": {name: round(float(q), 6) for name, q in zip(names, p, strict=True)},
             },
-            {"answer": "accept"},
         )
         for record_id, p, c in zip(data.record_ids.tolist(), probs, covered, strict=True)
         if c
     ]
-    with store.write() as conn:
-        version = queries.next_model_version(conn, project_id=data.project.id, name=model)
-        queries.insert_model(
-            conn,
-            project_id=data.project.id,
-            name=model,
-            version=version,
-            kind="label_model",
-            artifact=buffer.getvalue(),
-            params={"state": document, "lfs": data.versions, "selected": selected},
-            metrics={
-                "test_accuracy": test_accuracy,
-                "test_majority_accuracy": majority_accuracy,
-                "coverage": float(covered.mean()) if covered.size else 0.0,
-            },
-        )
-        source_id = ensure_source(
-            conn, project_id=data.project.id, kind="model", name=LABEL_MODEL_SOURCE, version=""
-        )
-        annotation_queries.append_versions(
-            conn, t.annotations, project_id=data.project.id, items=items, source_id=source_id
-        )
+    version = store_label_model(
+        store,
+        data.project,
+        model=model,
+        artifact=buffer.getvalue(),
+        params={"state": document, "lfs": data.versions, "selected": selected},
+        metrics={
+            "test_accuracy": test_accuracy,
+            "test_majority_accuracy": majority_accuracy,
+            "coverage": float(covered.mean()) if covered.size else 0.0,
+        },
+        answers=answers,
+    )
     if data.project.spec.settings.queue_strategy == "lf_disagreement":
         from labelkitchen.services.priorities import refresh_priorities
 
@@ -531,7 +467,7 @@ def fit_label_model(
         selected=selected,
         version=version,
         n_records=len(data.record_ids),
-        n_labelled=len(items),
+        n_labelled=len(answers),
         coverage=float(covered.mean()) if covered.size else 0.0,
         test_accuracy=test_accuracy,
         test_majority_accuracy=majority_accuracy,
@@ -541,6 +477,32 @@ def fit_label_model(
             *fit_notes(estimator, data.lf_names),
             *tie_notes(data.L, n_classes, dev_gold=bool(dev.any())),
         ),
+    )
+
+
+def _fit_report(
+    project: str,
+    model: str,
+    outcome: FitOutcome,
+    *,
+    started: float,
+    metric: str,
+    notes: tuple[str, ...] = (),
+) -> WeakFitReport:
+    return WeakFitReport(
+        project=project,
+        model=model,
+        selected=outcome.selected,
+        version=outcome.version,
+        n_records=outcome.n_records,
+        n_labelled=outcome.n_labelled,
+        coverage=outcome.coverage,
+        test_accuracy=outcome.test_score,
+        test_majority_accuracy=outcome.test_majority_score,
+        n_test=outcome.n_test,
+        seconds=time.perf_counter() - started,
+        notes=notes,
+        metric=metric,
     )
 
 

@@ -24,15 +24,18 @@ import numpy as np
 
 from labelkitchen.errors import InvalidInput
 from labelkitchen.schema import Project
+from labelkitchen.services.weak_store import (
+    FitOutcome,
+    activate_lf_source,
+    project_records,
+    store_label_model,
+)
 from labelkitchen.store import Store
-from labelkitchen.store import tables as t
-from labelkitchen.store.queries import annotations as annotation_queries
 from labelkitchen.store.queries import weak as queries
-from labelkitchen.store.queries.sources import ensure_source
 from labelkitchen.weak import (
     LabelingFunction,
     LabelMatrix,
-    Record,
+    LFSummary,
     apply_multilabel_lfs,
     fit_per_label,
     lf_summary_per_label,
@@ -79,21 +82,13 @@ def apply_lfs_to_multilabel(
 ) -> tuple[int, dict[str, int], dict[str, int], Any]:
     """Apply ``lfs`` to every record of the multilabel project ``row`` and store their votes:
     ``(records, votes per LF, records voted on per LF, faults)``."""
-    from labelkitchen.services.weak import activate_lf_source
-
     spans = [lf.name for lf in lfs if lf.kind == "spans"]
     if spans:
         raise InvalidInput(
             f"project {row.slug!r} is a multilabel project: it takes multilabel LFs (votes per "
             f"label) and classify LFs (a vote means that label is present), not span LFs: {spans}"
         )
-    with store.read() as conn:
-        items = [
-            Record(text, meta, record_id)
-            for record_id, text, meta in queries.iter_texts(conn, project_id=row.id)
-        ]
-    if not items:
-        raise InvalidInput(f"project {row.slug!r} has no records yet: import some first")
+    items = project_records(store, row)
     result = apply_multilabel_lfs(lfs, items, labels=list(row.label_names), n_jobs=n_jobs)
     record_ids = np.array([item.id for item in items], dtype=np.int64)
     per_lf: list[list[tuple[int, int]]] = [[] for _ in lfs]
@@ -165,7 +160,7 @@ def multilabel_matrix(store: Store, row: Project) -> MultilabelMatrix:
     )
 
 
-def summarise_multilabel(store: Store, row: Project) -> tuple[Any, int, dict[str, str]]:
+def summarise_multilabel(store: Store, row: Project) -> tuple[LFSummary, int, dict[str, str]]:
     """``(the per-label LF summary, records with gold, LF versions)``."""
     data = multilabel_matrix(store, row)
     has_gold = bool(data.gold.any())
@@ -176,26 +171,17 @@ def summarise_multilabel(store: Store, row: Project) -> tuple[Any, int, dict[str
 
 
 @dataclass(frozen=True)
-class MultilabelFit:
-    """What :func:`fit_multilabel` stored, for the caller's report."""
+class MultilabelFit(FitOutcome):
+    """What :func:`fit_multilabel` stored (test score: accuracy per label), and the fitted
+    model of each label."""
 
-    selected: str
     models: dict[str, BaseLabelModel]
     lf_names: tuple[str, ...]
-    version: int
-    n_records: int
-    n_labelled: int
-    coverage: float
-    test_accuracy: float | None
-    test_majority_accuracy: float | None
-    n_test: int
 
 
-def fit_multilabel(
-    store: Store, row: Project, *, model: str, random_state: int, source_name: str
-) -> MultilabelFit:
+def fit_multilabel(store: Store, row: Project, *, model: str, random_state: int) -> MultilabelFit:
     """One binary ``model`` per label on the stored votes; the labels of every record some LF
-    voted on are stored as a source of their own (``source_name``). Test accuracy is per label
+    voted on are stored as the label model's answers. Test accuracy is per label
     (the share of test records x labels decided right), next to majority vote's."""
     data = multilabel_matrix(store, row)
     names = row.label_names
@@ -224,7 +210,7 @@ def fit_multilabel(
         baseline = predict_proba_per_label(majority, data.L_by_label)
         majority_accuracy = float(((baseline[rows] > 0.5) == (truth == PRESENT)).mean())
     voted = np.stack([data.L_by_label[n].votes_per_record() > 0 for n in names], axis=1)
-    items = []
+    answers = []
     for position in np.flatnonzero(covered).tolist():
         p = probs[position]
         sure = np.where(p > 0.5, p, 1.0 - p)[voted[position]]
@@ -233,46 +219,33 @@ def fit_multilabel(
             "probs": {n: round(float(q), 6) for n, q in zip(names, p, strict=True)},
             "confidence": round(float(sure.mean()), 6),
         }
-        items.append(
-            annotation_queries.NewVersion(
-                int(data.record_ids[position]), value, {"answer": "accept"}
-            )
-        )
+        answers.append((int(data.record_ids[position]), value))
     selected = _describe(models)
     artifact, document = _artifact(models)
-    with store.write() as conn:
-        version = queries.next_model_version(conn, project_id=row.id, name=model)
-        queries.insert_model(
-            conn,
-            project_id=row.id,
-            name=model,
-            version=version,
-            kind="label_model",
-            artifact=artifact,
-            params={"state": document, "lfs": data.versions, "selected": selected},
-            metrics={
-                "test_accuracy": test_accuracy,
-                "test_majority_accuracy": majority_accuracy,
-                "coverage": float(covered.mean()) if covered.size else 0.0,
-            },
-        )
-        source_id = ensure_source(
-            conn, project_id=row.id, kind="model", name=source_name, version=""
-        )
-        annotation_queries.append_versions(
-            conn, t.annotations, project_id=row.id, items=items, source_id=source_id
-        )
+    version = store_label_model(
+        store,
+        row,
+        model=model,
+        artifact=artifact,
+        params={"state": document, "lfs": data.versions, "selected": selected},
+        metrics={
+            "test_accuracy": test_accuracy,
+            "test_majority_accuracy": majority_accuracy,
+            "coverage": float(covered.mean()) if covered.size else 0.0,
+        },
+        answers=answers,
+    )
     return MultilabelFit(
         selected=selected,
-        models=models,
-        lf_names=data.lf_names,
         version=version,
         n_records=len(data.record_ids),
-        n_labelled=len(items),
+        n_labelled=len(answers),
         coverage=float(covered.mean()) if covered.size else 0.0,
-        test_accuracy=test_accuracy,
-        test_majority_accuracy=majority_accuracy,
+        test_score=test_accuracy,
+        test_majority_score=majority_accuracy,
         n_test=int(test.sum()),
+        models=models,
+        lf_names=data.lf_names,
     )
 
 

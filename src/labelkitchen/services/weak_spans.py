@@ -21,12 +21,10 @@ import numpy as np
 
 from labelkitchen.errors import InvalidInput
 from labelkitchen.schema import Project, tokenize
+from labelkitchen.services.weak_store import FitOutcome, store_label_model
 from labelkitchen.store import Store
-from labelkitchen.store import tables as t
-from labelkitchen.store.queries import annotations as annotation_queries
 from labelkitchen.store.queries import training as training_queries
 from labelkitchen.store.queries import weak as queries
-from labelkitchen.store.queries.sources import ensure_source
 from labelkitchen.weak import (
     LFSummary,
     SpanVotes,
@@ -183,25 +181,9 @@ def weak_spans(
     return found, tagger
 
 
-@dataclass(frozen=True)
-class SpanFit:
-    """What :func:`fit_spans` stored, for the caller's report."""
-
-    selected: str
-    version: int
-    n_records: int
-    n_labelled: int
-    coverage: float
-    test_f1: float | None
-    test_majority_f1: float | None
-    n_test: int
-
-
-def fit_spans(
-    store: Store, row: Project, *, model: str, random_state: int, source_name: str
-) -> SpanFit:
+def fit_spans(store: Store, row: Project, *, model: str, random_state: int) -> FitOutcome:
     """Aggregate the span LFs' votes with ``model`` and store the weak spans of every record
-    some LF marked as a source of their own (``source_name``); on test records with gold
+    some LF marked as the label model's answers; on test records with gold
     spans, the entity-level micro F1 (exact start, end and label) next to majority vote's."""
     from labelkitchen.learn import evaluate_spans
 
@@ -224,14 +206,13 @@ def fit_spans(
         majority = weak_spans(data, texts, row, model="majority_vote.v1")[0]
         baseline = [majority.get(r, {"spans": []})["spans"] for r, _ in test]
         majority_f1 = evaluate_spans(truth, baseline, labels=names).micro_f1
-    items = [
-        annotation_queries.NewVersion(
+    answers = [
+        (
             record_id,
             {
                 "spans": [{**span, "score": round(span["score"], 6)} for span in value["spans"]],
                 "confidence": round(value["confidence"], 6),
             },
-            {"answer": "accept"},
         )
         for record_id, value in sorted(found.items())
     ]
@@ -244,32 +225,23 @@ def fit_spans(
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     selected = str(getattr(tagger, "selected_", model))
-    with store.write() as conn:
-        version = queries.next_model_version(conn, project_id=row.id, name=model)
-        queries.insert_model(
-            conn,
-            project_id=row.id,
-            name=model,
-            version=version,
-            kind="label_model",
-            artifact=buffer.getvalue(),
-            params={"state": document, "lfs": data.versions, "selected": selected},
-            metrics={"test_span_f1": test_f1, "test_majority_span_f1": majority_f1},
-        )
-        source_id = ensure_source(
-            conn, project_id=row.id, kind="model", name=source_name, version=""
-        )
-        annotation_queries.append_versions(
-            conn, t.annotations, project_id=row.id, items=items, source_id=source_id
-        )
+    version = store_label_model(
+        store,
+        row,
+        model=model,
+        artifact=buffer.getvalue(),
+        params={"state": document, "lfs": data.versions, "selected": selected},
+        metrics={"test_span_f1": test_f1, "test_majority_span_f1": majority_f1},
+        answers=answers,
+    )
     n_records = len(data.record_ids)
-    return SpanFit(
+    return FitOutcome(
         selected=selected,
         version=version,
         n_records=n_records,
-        n_labelled=len(items),
-        coverage=len(items) / n_records if n_records else 0.0,
-        test_f1=test_f1,
-        test_majority_f1=majority_f1,
+        n_labelled=len(answers),
+        coverage=len(answers) / n_records if n_records else 0.0,
+        test_score=test_f1,
+        test_majority_score=majority_f1,
         n_test=len(test),
     )
