@@ -47,6 +47,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -1125,6 +1126,9 @@ def main() -> None:
         "sweep over random LF sets) and only print it",
     )
     args = parser.parse_args()
+    # killed with SIGTERM, exit as on Ctrl-C: subprocess.run then stops a Snorkel run it waits
+    # on, instead of leaving it to load the machine
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     OUT.mkdir(exist_ok=True)
     load_at_start = os.getloadavg()[0]
     workloads = load_workloads()
