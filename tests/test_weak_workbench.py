@@ -357,3 +357,19 @@ def test_cli_lf_examples_shows_record_text_as_text(
     result = runner.invoke(app, ["lf", "examples", "x", "nope", *db], env=env)
     assert result.exit_code != 0
     assert "no active LF 'nope'" in result.output
+
+
+def test_fit_reports_test_accuracy_with_and_without_uncovered_records(store: Store) -> None:
+    create_project(store, spec={"slug": "c", "task": "classify", "labels": ["spam", "ham"]})
+    rows = [
+        {"id": "1", "text": "check my channel", "split": "test", "gold": {"label": "spam"}},
+        {"id": "2", "text": "lovely song", "split": "test", "gold": {"label": "ham"}},
+        {"id": "3", "text": "no rule here", "split": "test", "gold": {"label": "ham"}},
+    ]
+    import_rows(store, project="c", rows=rows)
+    apply_project_lfs(store, project="c", lfs=LFS)
+    report = fit_label_model(store, project="c", model="majority_vote.v1")
+    assert report.test_coverage == 2 / 3
+    assert report.test_covered_accuracy == 1.0
+    assert report.test_majority_covered_accuracy == 1.0
+    assert report.test_accuracy == 2 / 3  # record 3 counts as the first label, spam: wrong

@@ -113,7 +113,14 @@ def demo(
     if lm.test_accuracy is not None:
         console.print(
             f"  label model on test gold: {lm.test_accuracy:.1%} accuracy "
-            f"(majority vote {lm.test_majority_accuracy or 0:.1%})"
+            f"(majority vote {lm.test_majority_accuracy or 0:.1%}; records no rule voted on "
+            "count as the first label)"
+        )
+    if lm.test_coverage is not None and lm.test_covered_accuracy is not None:
+        console.print(
+            f"  on the {lm.test_coverage:.1%} of test records a rule voted on: "
+            f"{lm.test_covered_accuracy:.1%} (majority vote "
+            f"{lm.test_majority_covered_accuracy or 0:.1%})"
         )
     goal = report.project.spec.goal
     console.print(

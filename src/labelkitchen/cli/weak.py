@@ -246,3 +246,9 @@ def fit(
             f"(majority vote: {_pct(report.test_majority_accuracy)}; uncovered records count "
             "as the first label)"
         )
+        if report.test_coverage is not None and report.test_covered_accuracy is not None:
+            console.print(
+                f"  on the {report.test_coverage:.1%} of them some LF voted on: "
+                f"{report.test_covered_accuracy:.1%} (majority vote: "
+                f"{_pct(report.test_majority_covered_accuracy)})"
+            )

@@ -104,6 +104,13 @@ class WeakFitReport:
     """What ``test_accuracy`` measures: ``accuracy``; ``accuracy per label`` (multilabel: one
     model per label, the share of test records x labels decided right); ``span F1`` (spans:
     entity-level micro F1, exact start, end and label)."""
+    test_coverage: float | None = None
+    """Classify: the share of the test records some LF voted on; ``test_covered_accuracy`` and
+    ``test_majority_covered_accuracy`` are the accuracies on those records alone, next to
+    ``test_accuracy`` over all of them (uncovered ones get the model's answer for records
+    without votes, the first label where it has none)."""
+    test_covered_accuracy: float | None = None
+    test_majority_covered_accuracy: float | None = None
 
 
 # --- loading LFs ---------------------------------------------------------------------------
@@ -419,6 +426,7 @@ def fit_label_model(
     probs = estimator.predict_proba(data.L)
     covered = data.L.votes_per_record() > 0
     test_accuracy = majority_accuracy = None
+    on_covered: tuple[float | None, float | None, float | None] = (None, None, None)
     if test.any():
         rows = np.flatnonzero(test)
         predicted = estimator.predict(data.L.take_records(rows), tie_break="first")
@@ -427,6 +435,12 @@ def fit_label_model(
         majority = majority_class(n_classes=n_classes).fit(data.L)
         baseline = majority.predict(data.L.take_records(rows), tie_break="first")
         majority_accuracy = float((baseline == data.y[rows]).mean())
+        voted = covered[rows]
+        on_covered = (
+            float(voted.mean()),
+            float((predicted == data.y[rows])[voted].mean()) if voted.any() else None,
+            float((baseline == data.y[rows])[voted].mean()) if voted.any() else None,
+        )
     selected = str(getattr(estimator, "selected_", model))
     document, arrays = estimator.to_state()
     buffer = io.BytesIO()
@@ -462,6 +476,9 @@ def fit_label_model(
 
         refresh_priorities(store, project=data.project)
     return WeakFitReport(
+        test_coverage=on_covered[0],
+        test_covered_accuracy=on_covered[1],
+        test_majority_covered_accuracy=on_covered[2],
         project=project,
         model=model,
         selected=selected,
