@@ -221,8 +221,9 @@ def fit(
     """Fit a label model on the LF votes; store probabilistic labels as a source."""
     with open_store(db) as store:
         report = service.fit_label_model(store, project=project, model=model, random_state=seed)
+    chose = "" if report.selected == report.model else f" (chose {report.selected})"
     console.print(
-        f"fitted {report.model} (chose {report.selected}), version {report.version}: "
+        f"fitted {report.model}{chose}, version {report.version}: "
         f"{report.n_labelled:,} of {report.n_records:,} records labelled "
         f"({report.coverage:.1%} covered) in {report.seconds:.2f} s"
     )
