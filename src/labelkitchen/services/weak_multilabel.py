@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from labelkitchen.errors import InvalidInput
 from labelkitchen.schema import Project
@@ -35,6 +36,7 @@ from labelkitchen.store.queries import weak as queries
 from labelkitchen.weak import (
     LabelingFunction,
     LabelMatrix,
+    LFFault,
     LFSummary,
     apply_multilabel_lfs,
     fit_per_label,
@@ -46,9 +48,9 @@ from labelkitchen.weak.model_base import BaseLabelModel
 ABSENT, PRESENT = 0, 1
 
 
-def encode_vote(label_index: int, present: int) -> int:
-    """The stored ``lf_votes.label`` of a multilabel vote."""
-    return 2 * label_index + present
+def encode_vote(label_index: int, present: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The stored ``lf_votes.label`` of multilabel votes (``present``: 1 or 0 per vote)."""
+    return np.asarray(2 * label_index + present, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class MultilabelMatrix:
 
 def apply_lfs_to_multilabel(
     store: Store, row: Project, lfs: list[LabelingFunction], *, n_jobs: int
-) -> tuple[int, dict[str, int], dict[str, int], Any]:
+) -> tuple[int, dict[str, int], dict[str, int], tuple[LFFault, ...]]:
     """Apply ``lfs`` to every record of the multilabel project ``row`` and store their votes:
     ``(records, votes per LF, records voted on per LF, faults)``."""
     spans = [lf.name for lf in lfs if lf.kind == "spans"]
@@ -91,20 +93,25 @@ def apply_lfs_to_multilabel(
     items = project_records(store, row)
     result = apply_multilabel_lfs(lfs, items, labels=list(row.label_names), n_jobs=n_jobs)
     record_ids = np.array([item.id for item in items], dtype=np.int64)
-    per_lf: list[list[tuple[int, int]]] = [[] for _ in lfs]
+    parts = []
     for index, name in enumerate(row.label_names):
         rows, cols, values = result.L_by_label[name].to_triplets()
-        for record, j, value in zip(rows.tolist(), cols.tolist(), values.tolist(), strict=True):
-            per_lf[j].append((int(record_ids[record]), encode_vote(index, int(value))))
+        parts.append((record_ids[rows], cols, encode_vote(index, values.astype(np.int64))))
+    records = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    columns = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    codes = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
+    order = np.lexsort((codes, records))
+    records, columns, codes = records[order], columns[order], codes[order]
     counts: dict[str, int] = {}
     covered: dict[str, int] = {}
     with store.write() as conn:
         for j, lf in enumerate(lfs):
             source_id = activate_lf_source(conn, row, lf)
-            votes = sorted(per_lf[j])
+            mine = columns == j
+            votes = list(zip(records[mine].tolist(), codes[mine].tolist(), strict=True))
             queries.replace_votes(conn, project_id=row.id, source_id=source_id, votes=votes)
             counts[lf.name] = len(votes)
-            covered[lf.name] = len({record for record, _ in votes})
+            covered[lf.name] = int(np.unique(records[mine]).size)
     return len(items), counts, covered, result.faults
 
 
