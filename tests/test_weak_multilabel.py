@@ -190,3 +190,19 @@ def test_training_with_weak_labels_uses_the_label_sets(tickets: Store) -> None:
     fit_label_model(tickets, project="t", model="majority_vote.v1")
     report = train_project(tickets, project="t", weak=True)
     assert (report.n_weak, report.n_train, report.n_test) == (2, 2, 4)  # records 5 and 6
+
+
+def test_fit_uses_each_labels_dev_gold(store: Store) -> None:
+    create_project(store, spec={"slug": "d", "task": "multilabel", "labels": ["billing", "urgent"]})
+    dev = [
+        {"id": f"d{i}", "text": text, "split": "dev", "gold": {"labels": labels}}
+        for i, (text, labels) in enumerate(
+            [("invoice asap", ["billing", "urgent"]), ("invoice", ["billing"]),
+             ("asap", ["urgent"]), ("hello thanks", [])]
+        )
+    ]  # fmt: skip
+    import_rows(store, project="d", rows=[*dev, *ROWS])
+    apply_project_lfs(store, project="d", lfs=LFS)
+    report = fit_label_model(store, project="d")
+    assert " @ " in report.selected  # chosen on the dev gold (" @ dev" or " @ uniform")
+    assert report.test_accuracy == 1.0 and report.n_test == 4
