@@ -214,7 +214,7 @@ def apply_project_lfs(
             seconds=time.perf_counter() - started,
             covered=covered,
         )
-    row = _classify_project(store, project)
+    row = found  # spans and multilabel projects are handled above
     items = project_records(store, row)
     result = apply_lfs(lfs, items, labels=list(row.label_names), n_jobs=n_jobs)
     record_ids = np.array([item.id for item in items], dtype=np.int64)

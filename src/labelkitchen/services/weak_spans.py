@@ -141,11 +141,10 @@ def weak_spans(
     marked = np.unique(votes.records)
     positions = [int(p) for p in marked if int(data.record_ids[p]) in texts]
     keep = np.isin(votes.records, positions)
-    local = {p: i for i, p in enumerate(positions)}
     subset = SpanVotes(
         n_records=len(positions),
         n_lfs=votes.n_lfs,
-        records=np.array([local[int(p)] for p in votes.records[keep]], dtype=np.int64),
+        records=np.searchsorted(np.array(positions, dtype=np.int64), votes.records[keep]),
         lfs=votes.lfs[keep],
         starts=votes.starts[keep],
         ends=votes.ends[keep],
@@ -203,7 +202,11 @@ def fit_spans(store: Store, row: Project, *, model: str, random_state: int) -> F
         truth = [[(a, b, names[c]) for a, b, c in gold] for _, gold in test]
         guessed = [found.get(r, {"spans": []})["spans"] for r, _ in test]
         test_f1 = evaluate_spans(truth, guessed, labels=names).micro_f1
-        majority = weak_spans(data, texts, row, model="majority_vote.v1")[0]
+        majority = (
+            found
+            if model == "majority_vote.v1"
+            else weak_spans(data, texts, row, model="majority_vote.v1")[0]
+        )
         baseline = [majority.get(r, {"spans": []})["spans"] for r, _ in test]
         majority_f1 = evaluate_spans(truth, baseline, labels=names).micro_f1
     answers = [
