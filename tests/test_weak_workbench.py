@@ -25,6 +25,7 @@ from labelkitchen.services.weak import (
     fit_label_model,
     fit_notes,
     load_lfs,
+    overrule_notes,
     project_lf_summary,
     tie_notes,
 )
@@ -241,7 +242,7 @@ def test_cli_stats_names_near_copies(tmp_path: Path, monkeypatch: pytest.MonkeyP
     }
     result = runner.invoke(app, ["weak", "fit", "c", *db], env=env)
     assert result.exit_code == 0, result.output
-    assert "near-copies counted once when breaking ties: promo, promo_again" in " ".join(
+    assert "near-copies counted once by the tie-breaking models: promo, promo_again" in " ".join(
         result.output.split()
     )
     wide = Console(width=200, file=io.StringIO(), highlight=False, markup=False)
@@ -262,6 +263,24 @@ def test_fit_notes_say_when_ties_are_left_as_ties() -> None:
     notes = fit_notes(model, names)
     assert any(n.startswith("ties left as ties: dawid_skene.v1 overturned") for n in notes)
     assert fit_notes(MajorityVote().fit(data.L), names) == ()  # no tie-breaker, nothing to say
+
+
+def test_overrule_notes_count_the_clear_majorities_given_another_class() -> None:
+    data = random_label_matrix(600_036)  # the two tie-breaking models overrule here (tests/weak)
+    L = LabelMatrix.from_dense(data.L)
+    model = LabelModel(n_classes=data.n_classes, random_state=0).fit(L)
+    probs = model.predict_proba(L)
+    majority = MajorityVote(n_classes=data.n_classes).fit(L).predict_proba(L)
+    clear = majority.max(axis=1) == 1.0
+    changed = int(np.count_nonzero(clear & (probs.argmax(axis=1) != majority.argmax(axis=1))))
+    assert changed > 0
+    (note,) = overrule_notes(model, L, probs)
+    assert note == (
+        f"{changed:,} of the {int(clear.sum()):,} records with a clear majority got another "
+        "class, the one weighted_vote.v1 and dawid_skene.v1 both rate highest"
+    )
+    plain = MajorityVote(n_classes=data.n_classes).fit(L)
+    assert overrule_notes(plain, L, plain.predict_proba(L)) == ()
 
 
 def test_tie_notes_point_at_dev_gold_when_many_records_are_ties() -> None:

@@ -289,7 +289,8 @@ def test_weighted_vote_gives_worse_than_chance_sources_no_weight():
 
 def test_label_model_without_dev_uses_its_default(data):
     expected = (
-        "majority_vote.v1(tie_break_check='dawid_skene.v1', tie_break_model='weighted_vote.v1')"
+        "majority_vote.v1(tie_break_check='dawid_skene.v1', tie_break_model='weighted_vote.v1', "
+        "tie_break_overrule=True)"
     )
     assert LabelModel().fit(data[0]).selected_ == expected
 

@@ -1,4 +1,5 @@
-"""Near-copy LFs merged before tie-breaking, the run-away check, and the random LF sets."""
+"""Near-copy LFs merged before tie-breaking, the run-away check, overruling clear majorities, and
+the random LF sets."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from labelkitchen.errors import InvalidInput
 from labelkitchen.weak import LabelMatrix, MajorityVote, lf_summary
 from labelkitchen.weak.label_model import tie_shares
+from labelkitchen.weak.model_base import clear_majority, vote_counts
 from labelkitchen.weak.redundancy import merge_columns, merge_stats_columns, near_copy_groups
 from labelkitchen.weak.stats import LabelStats, compute_stats
 from labelkitchen.weak.synthetic import random_label_matrix
@@ -191,3 +193,62 @@ def test_tie_models_fit_on_a_sample_of_records_above_the_cap():
 def test_tie_break_sample_must_be_a_positive_int(cap):
     with pytest.raises(InvalidInput, match="tie_break_sample must be None or a positive int"):
         MajorityVote(n_classes=3, tie_break_sample=cap, **CHECKED).fit(np.array([[0, 1, 2]]))
+
+
+# overruling a clear majority ----------------------------------------------------------------
+
+
+OVERRULING = {
+    "tie_break_model": "weighted_vote.v1",
+    "tie_break_check": "dawid_skene.v1",
+    "tie_break_overrule": True,
+}
+
+
+def strict_top(probs):
+    best = probs.max(axis=1, keepdims=True)
+    return np.where((probs >= best - 1e-12).sum(axis=1) == 1, probs.argmax(axis=1), -1)
+
+
+def test_two_agreeing_models_overrule_a_clear_majority_and_nothing_else():
+    data = random_label_matrix(600_036)  # two classes, one-sided LFs with near-copies
+    L, y, k = data.L, data.y, data.n_classes
+    checked = MajorityVote(n_classes=k, **CHECKED).fit(L)
+    overruling = MajorityVote(n_classes=k, **OVERRULING).fit(L)
+    before, after = checked.predict_proba(L), overruling.predict_proba(L)
+    changed = np.flatnonzero((before != after).any(axis=1))
+    assert changed.size > 50
+    merged = merge_columns(LabelMatrix.from_dense(L), overruling.tie_groups_)
+    first = strict_top(overruling.tie_model_.predict_proba(merged))
+    second = strict_top(overruling.tie_check_model_.predict_proba(merged))
+    clear = clear_majority(vote_counts(LabelMatrix.from_dense(L), k))
+    # exactly the clear majorities both models rate another class strictly above
+    expected = np.flatnonzero((clear >= 0) & (first >= 0) & (first == second) & (first != clear))
+    assert changed.tolist() == expected.tolist()
+    assert np.array_equal(after[changed].argmax(axis=1), first[changed])
+    assert np.all(after[changed].max(axis=1) == 1.0)
+    assert np.mean(y[changed] == first[changed]) > 0.7  # mostly right where they overrule
+    assert expected_accuracy(after, y) > expected_accuracy(before, y) + 0.03
+
+
+def test_overruling_needs_a_check():
+    with pytest.raises(InvalidInput, match="tie_break_overrule needs a tie_break_check"):
+        MajorityVote(tie_break_model="weighted_vote.v1", tie_break_overrule=True).fit(
+            np.array([[0, 1], [1, 1]])
+        )
+
+
+def test_a_run_away_model_overrules_nothing():
+    data = random_label_matrix(309)  # Dawid-Skene runs away (agreement ~0.48)
+    L, k = data.L, data.n_classes
+    model = MajorityVote(n_classes=k, **OVERRULING).fit(L)
+    assert not model.tie_break_used_
+    assert np.array_equal(model.predict_proba(L), MajorityVote(n_classes=k).fit(L).predict_proba(L))
+
+
+def test_overruling_round_trips(tmp_path):
+    data = random_label_matrix(600_036)
+    model = MajorityVote(n_classes=data.n_classes, **OVERRULING).fit(data.L)
+    loaded = MajorityVote.load(model.save(tmp_path / "mv"))
+    assert loaded.tie_break_overrule
+    assert np.array_equal(loaded.predict_proba(data.L), model.predict_proba(data.L))

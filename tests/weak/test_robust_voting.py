@@ -160,7 +160,8 @@ def test_label_model_default_is_majority_vote_with_learned_ties():
     L, y = one_sided()
     model = LabelModel().fit(L)
     assert model.selected_ == (
-        "majority_vote.v1(tie_break_check='dawid_skene.v1', tie_break_model='weighted_vote.v1')"
+        "majority_vote.v1(tie_break_check='dawid_skene.v1', tie_break_model='weighted_vote.v1', "
+        "tie_break_overrule=True)"
     )
     assert expected_accuracy(model, L, y) >= expected_accuracy(MajorityVote().fit(L), L, y)
 

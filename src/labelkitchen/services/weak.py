@@ -46,7 +46,7 @@ from labelkitchen.weak import (
     lf_from_dict,
     lf_summary,
 )
-from labelkitchen.weak.model_base import clear_majority, vote_counts
+from labelkitchen.weak.model_base import FloatArray, clear_majority, vote_counts
 
 TIE_NOTE_SHARE = 0.05
 """``weak fit`` without dev gold points at dev gold when at least this share of the covered
@@ -492,6 +492,7 @@ def fit_label_model(
         seconds=time.perf_counter() - started,
         notes=(
             *fit_notes(estimator, data.lf_names),
+            *overrule_notes(estimator, data.L, probs),
             *tie_notes(data.L, n_classes, dev_gold=bool(dev.any())),
         ),
     )
@@ -533,7 +534,9 @@ def fit_notes(estimator: Any, lf_names: Sequence[str]) -> tuple[str, ...]:
     for first in np.unique(groups):
         members = [lf_names[int(j)] for j in np.flatnonzero(groups == first)]
         if len(members) > 1:
-            notes.append(f"near-copies counted once when breaking ties: {', '.join(members)}")
+            notes.append(
+                f"near-copies counted once by the tie-breaking models: {', '.join(members)}"
+            )
     if not getattr(inner, "tie_break_used_", True):
         shares: dict[str, float] = dict(getattr(inner, "tie_agreement_", {}))
         worst = min(shares.items(), key=lambda item: item[1], default=("a tie-breaker", 0.0))
@@ -542,6 +545,26 @@ def fit_notes(estimator: Any, lf_names: Sequence[str]) -> tuple[str, ...]:
             "majorities, so it was not trusted"
         )
     return tuple(notes)
+
+
+def overrule_notes(estimator: Any, L: LabelMatrix, probs: FloatArray) -> tuple[str, ...]:
+    """A note on how many records with a clear majority the fitted model gave another class
+    (majority vote whose two tie-breaking models agreed against the count)."""
+    inner = getattr(estimator, "model_", estimator)
+    if not getattr(inner, "tie_break_overrule", False) or not getattr(
+        inner, "tie_break_used_", False
+    ):
+        return ()
+    majority = clear_majority(vote_counts(L, probs.shape[1]))
+    clear = majority >= 0
+    overruled = int(np.count_nonzero(clear & (np.argmax(probs, axis=1) != majority)))
+    if not overruled:
+        return ()
+    models = " and ".join(getattr(inner, "tie_agreement_", {}))
+    return (
+        f"{overruled:,} of the {int(clear.sum()):,} records with a clear majority got another "
+        f"class, the one {models} both rate highest",
+    )
 
 
 def tie_notes(L: LabelMatrix, n_classes: int, *, dev_gold: bool) -> tuple[str, ...]:

@@ -2,8 +2,9 @@
 
 Without dev gold, :class:`LabelModel` fits ``default``: majority vote whose ties are broken by
 ``default_tie_break`` (the accuracy-weighted vote), checked by ``default_tie_check``
-(Dawid-Skene): it follows the majority wherever that is clear, and decides a tie only where both
-learned models pick the same class (else the tie stays a tie). On synthetic LF sets the
+(Dawid-Skene): it decides a tie only where both learned models pick the same class (else the
+tie stays a tie), and with ``default_overrule`` it follows a clear majority except where both
+models rate one other class strictly highest. On synthetic LF sets the
 unsupervised models that reweight every vote sometimes fell far below majority vote, and either
 tie-breaker alone fell below it on some (the weighted vote on one-sided LFs over three classes,
 Dawid-Skene on TREC); checked by each other they stayed at or above it on the WRENCH, crowd
@@ -50,6 +51,14 @@ DEFAULT_CANDIDATES: tuple[CandidateSpec, ...] = (
         "majority_vote.v1",
         {"tie_break_model": "weighted_vote.v1", "tie_break_check": "dawid_skene.v1"},
     ),
+    (
+        "majority_vote.v1",
+        {
+            "tie_break_model": "weighted_vote.v1",
+            "tie_break_check": "dawid_skene.v1",
+            "tie_break_overrule": True,
+        },
+    ),
     ("weighted_vote.v1", {"accuracy_source": "agreement"}),
     ("weighted_vote.v1", {"accuracy_source": "agreement", "one_sided": "free"}),
     ("weighted_vote.v1", {"accuracy_source": "dev"}),
@@ -75,8 +84,9 @@ class LabelModel(BaseLabelModel):
     (the fitted chosen model), ``selected_`` (its description), ``scores_`` (dev score per
     candidate; empty without dev gold), ``class_balance_``. ``default`` names the model fitted
     without dev gold; when it is majority vote, ``default_tie_break`` names the model that
-    breaks its ties (``None``: a coin) and ``default_tie_check`` the model that must agree
-    for a tie to be broken (``None``: no check).
+    breaks its ties (``None``: a coin), ``default_tie_check`` the model that must agree
+    for a tie to be broken (``None``: no check), and ``default_overrule`` whether the two,
+    where they agree, also overrule a clear majority.
     """
 
     def __init__(
@@ -89,6 +99,7 @@ class LabelModel(BaseLabelModel):
         default: str = "majority_vote.v1",
         default_tie_break: str | None = "weighted_vote.v1",
         default_tie_check: str | None = "dawid_skene.v1",
+        default_overrule: bool = True,
         confidence: float = 1.0,
         n_bootstrap: int = 500,
         n_folds: int = 5,
@@ -101,6 +112,7 @@ class LabelModel(BaseLabelModel):
         self.default = default
         self.default_tie_break = default_tie_break
         self.default_tie_check = default_tie_check
+        self.default_overrule = default_overrule
         self.confidence = confidence
         self.n_bootstrap = n_bootstrap
         self.n_folds = n_folds
@@ -185,9 +197,11 @@ class LabelModel(BaseLabelModel):
     def _default_params(self) -> dict[str, Any]:
         if self.default != _BASELINE or self.default_tie_break is None:
             return {}
-        params = {"tie_break_model": self.default_tie_break}
+        params: dict[str, Any] = {"tie_break_model": self.default_tie_break}
         if self.default_tie_check is not None:
             params["tie_break_check"] = self.default_tie_check
+            if self.default_overrule:
+                params["tie_break_overrule"] = True
         return params
 
     def _build(self, name: str, params: dict[str, Any], n_classes: int) -> BaseLabelModel:

@@ -13,6 +13,13 @@ Dawid-Skene where its class balance runs away); two that fail differently rarely
 wrong class, so the checked tie-break stays at or above plain majority vote where either alone
 fell below it.
 
+With ``tie_break_overrule`` as well, the two models go beyond ties: where both rate the same
+class strictly highest and it is not the clear majority's class, that class wins. Two models
+built on different assumptions that agree against the raw count are more often right than the
+count: on the 400 held-out random LF sets below, overruling lifted the mean gain over majority
+vote from +2.70 to +3.71 points, with one set more than 0.5 below it instead of two, and no
+model is trusted to overrule unless it passes the run-away check.
+
 Both models see the votes with near-copy LFs merged into one column
 (``tie_break_merge_copies``; :mod:`~labelkitchen.weak.redundancy`): a pair of near-identical
 keyword lists facing one other LF is not two independent witnesses, and both models would count
@@ -69,6 +76,8 @@ class MajorityVote(BaseLabelModel):
     the class balance, and the fitted tie-breaking models as ``tie_model_`` and
     ``tie_check_model_``, their agreement with clear majorities as ``tie_agreement_``, and
     whether they break ties (``tie_break_used_``: each reached ``tie_break_min_agreement``).
+    With ``tie_break_overrule`` (which needs ``tie_break_check``) the two models also decide
+    records with a clear majority wherever both rate the same other class strictly highest.
     """
 
     def __init__(
@@ -80,11 +89,13 @@ class MajorityVote(BaseLabelModel):
         tie_break_merge_copies: bool = True,
         tie_break_min_agreement: float = 0.6,
         tie_break_sample: int | None = 50_000,
+        tie_break_overrule: bool = False,
         random_state: int | None = None,
     ) -> None:
         self.n_classes = n_classes
         self.tie_break_model = tie_break_model
         self.tie_break_check = tie_break_check
+        self.tie_break_overrule = tie_break_overrule
         self.tie_break_merge_copies = tie_break_merge_copies
         self.tie_break_min_agreement = tie_break_min_agreement
         self.tie_break_sample = tie_break_sample
@@ -98,6 +109,11 @@ class MajorityVote(BaseLabelModel):
         self.class_balance_ = np.full(k, 1.0 / k) if balance is None else balance
         if self.tie_break_check is not None and self.tie_break_model is None:
             raise InvalidInput("tie_break_check needs a tie_break_model to check")
+        if self.tie_break_overrule and self.tie_break_check is None:
+            raise InvalidInput(
+                "tie_break_overrule needs a tie_break_check: a clear majority is overruled only "
+                "where two models agree"
+            )
         if self.tie_break_model is None:
             return
         if not 0.0 <= self.tie_break_min_agreement <= 1.0:
@@ -150,7 +166,8 @@ class MajorityVote(BaseLabelModel):
         winners = (counts == top) & (top > 0)
         tie_model: BaseLabelModel | None = getattr(self, "tie_model_", None)
         check: BaseLabelModel | None = getattr(self, "tie_check_model_", None)
-        tied = np.flatnonzero(winners.sum(axis=1) > 1)
+        n_top = winners.sum(axis=1)
+        tied, clear = np.flatnonzero(n_top > 1), np.flatnonzero(n_top == 1)
         if not getattr(self, "tie_break_used_", True):
             tie_model = None  # a tie-breaker that overturned clear majorities in fit
         if tie_model is not None and tied.size:
@@ -163,10 +180,36 @@ class MajorityVote(BaseLabelModel):
                 picked &= _favourites(check, tied_votes, winners[tied])
             decided = picked.any(axis=1)  # where a checked pick disagrees, the tie stays
             winners[tied[decided]] = picked[decided]
+        if tie_model is not None and check is not None and self.tie_break_overrule:
+            self._overrule(L, clear, winners, tie_model, check)
         probs = winners / np.maximum(winners.sum(axis=1, keepdims=True), 1)
         uncovered = top[:, 0] == 0
         probs[uncovered] = self.class_balance_
         return np.asarray(probs, dtype=np.float64)
+
+    def _overrule(
+        self,
+        L: LabelMatrix,
+        clear: npt.NDArray[np.intp],
+        winners: npt.NDArray[np.bool_],
+        tie_model: BaseLabelModel,
+        check: BaseLabelModel,
+    ) -> None:
+        """Where the majority is ``clear`` (records) but both models rate one other class
+        strictly highest, make that class the winner (``winners`` is changed in place)."""
+        if not clear.size:
+            return
+        votes = L.take_records(clear)
+        groups = getattr(self, "tie_groups_", None)
+        if groups is not None:
+            votes = merge_columns(votes, groups)
+        first = _strict_favourite(tie_model.predict_proba(votes))
+        second = _strict_favourite(check.predict_proba(votes))
+        majority = np.argmax(winners[clear], axis=1)
+        overruled = (first >= 0) & (first == second) & (first != majority)
+        rows = clear[overruled]
+        winners[rows] = False
+        winners[rows, first[overruled]] = True
 
 
 _AGREEMENT_ROWS = 5_000
@@ -245,6 +288,13 @@ def _favourites(
     inner = model.predict_proba(L) * tied
     best = inner.max(axis=1, keepdims=True)
     return np.asarray(tied & (inner >= best - 1e-12), dtype=bool)
+
+
+def _strict_favourite(probs: FloatArray) -> npt.NDArray[np.int64]:
+    """Per record, the class rated strictly highest, or ``-1`` where the top classes tie."""
+    best = probs.max(axis=1, keepdims=True)
+    alone = (probs >= best - 1e-12).sum(axis=1) == 1
+    return np.where(alone, np.argmax(probs, axis=1), -1).astype(np.int64)
 
 
 __all__ = ["MajorityVote", "vote_counts"]
