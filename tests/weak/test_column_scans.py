@@ -18,7 +18,14 @@ from labelkitchen.weak import (
     regex_lf,
     threshold_lf,
 )
-from labelkitchen.weak.columns import EXPANDING_LOWER, LOWER_TO_ASCII, UNICODE_SPACES, TextColumn
+from labelkitchen.weak.columns import (
+    _FIND_LITERALS,
+    EXPANDING_LOWER,
+    LOWER_TO_ASCII,
+    UNICODE_SPACES,
+    TextColumn,
+    _literal_rows,
+)
 from labelkitchen.weak.regex_literals import column_safe, lowercase_twin, required_literal
 
 TRICKY = [
@@ -213,3 +220,21 @@ def test_every_non_ascii_space_is_one_the_byte_scan_decodes():
 def test_word_counts_see_every_unicode_space():
     texts = [f"a{space}b{space}" for space in UNICODE_SPACES] + ["\u2665\u00e9 x\u20ac"]
     assert TextColumn(texts).word_counts().tolist() == [len(t.split()) for t in texts]
+
+
+@given(
+    st.lists(st.text(alphabet=st.sampled_from(list("abc \u00e9")), max_size=15), max_size=20),
+    st.lists(st.text(alphabet=st.sampled_from(list("abc\u00e9")), min_size=1, max_size=3),
+             min_size=1, max_size=6),
+)  # fmt: skip
+@settings(max_examples=150, deadline=None)
+def test_literal_rows_by_find_equal_the_alternation_scan(texts, literals):
+    joined, starts = TextColumn(texts).joined()
+    expected = [i for i, t in enumerate(texts) if any(x in t for x in literals)]
+    assert _literal_rows(joined, literals, starts).tolist() == expected
+    data = joined.encode("utf-8")
+    byte_starts = np.array([len(joined[:s].encode("utf-8")) for s in starts.tolist()], np.int64)
+    encoded = [x.encode("utf-8") for x in literals]
+    assert _literal_rows(data, encoded, byte_starts).tolist() == expected
+    many = literals * (_FIND_LITERALS // len(literals) + 1)  # past the cut-off: one alternation
+    assert _literal_rows(joined, many, starts).tolist() == expected

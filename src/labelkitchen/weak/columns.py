@@ -2,10 +2,10 @@
 
 A :class:`TextColumn` holds one chunk's texts (or one meta field's values) and builds, once per
 chunk and shared by every declarative LF that needs it, the lower-cased texts and the whole column
-joined into one string with offsets. A :class:`TermMatcher` runs a list of terms over that joined
-string in a single regular-expression pass, as a plain alternation that Python's engine scans
-quickly; word boundaries (which defeat that fast scan) are then checked only on the few records
-the pass found.
+joined into one string with offsets. A :class:`TermMatcher` finds its terms in that joined
+string with ``str.find`` (one fast substring search per term, skipping to the next text after a
+hit; a long list of terms goes through one regular-expression alternation instead); word
+boundaries are then checked only on the few records those searches found.
 
 Case-insensitive matching compares ``str.lower()`` of text and terms.
 
@@ -131,25 +131,26 @@ class TextColumn:
         return self._encoded[key]
 
     def ascii_rows(
-        self, scan: re.Pattern[str], field: str | None = None, *, lower: bool
+        self, literals: Sequence[str], field: str | None = None, *, lower: bool
     ) -> IntArray | None:
-        """Rows in which ``scan`` (ASCII literals only) matches the text, lower-cased by
-        ``str.lower()`` if ``lower``, from one scan of the column's bytes; ``None`` when the
-        column has no bytes form."""
+        """Rows whose text (lower-cased by ``str.lower()`` if ``lower``) contains any of the
+        ASCII ``literals``, found in the column's bytes; ``None`` when the column has no bytes
+        form."""
         encoded = self.encoded(field, lower=lower)
         if encoded is None or not self.items:
             return None
         data, starts = encoded
-        rows = _rows_of(
-            _first_positions(scan.pattern.encode("ascii"), scan.flags & ~re.UNICODE, data), starts
-        )
+        rows = _literal_rows(data, [literal.encode("ascii") for literal in literals], starts)
         if not lower:
             return rows
         special = self.lower_to_ascii_rows(field)
         if not special.size:
             return rows
-        texts, search = self.texts(field), scan.search
-        found = np.asarray([i for i in special.tolist() if search(texts[i].lower())], np.int64)
+        texts = self.texts(field)
+        found = np.asarray(
+            [i for i in special.tolist() if any(x in texts[i].lower() for x in literals)],
+            dtype=np.int64,
+        )
         return replace_rows(rows, special, found, len(self.items))
 
     def lower_to_ascii_rows(self, field: str | None = None) -> IntArray:
@@ -197,11 +198,11 @@ class TextColumn:
     def rows_containing(self, literal: str, field: str | None = None, *, lower: bool) -> IntArray:
         """Rows whose text (lower-cased if ``lower``) contains ``literal``, in order."""
         if literal.isascii():
-            rows = self.ascii_rows(_literal_scan(literal), field, lower=lower)
+            rows = self.ascii_rows([literal], field, lower=lower)
             if rows is not None:
                 return rows
         joined, starts = self.joined(field, lower=lower)
-        return _rows_of(_first_positions(re.escape(literal), 0, joined), starts)
+        return _literal_rows(joined, [literal], starts)
 
     def rows_matching(
         self, pattern: re.Pattern[str], field: str | None = None, *, lower: bool = False
@@ -265,9 +266,37 @@ def _lower_joined(plain: tuple[str, IntArray]) -> tuple[str, IntArray] | None:
     return lowered, moved
 
 
-@functools.lru_cache(maxsize=256)
-def _literal_scan(literal: str) -> re.Pattern[str]:
-    return re.compile(re.escape(literal))
+_FIND_LITERALS = 128
+"""Up to this many literals are looked for one at a time with ``find`` (a fast substring
+search each); more go through one regular-expression alternation, which Python's engine tries
+at every position. On 50,000 texts of about 195 characters: 2 literals 10 ms by ``find``
+against 73 ms as an alternation, 128 literals 0.63 s against 0.81 s, 256 literals 1.3 s
+against 1.1 s."""
+
+
+def _literal_rows(joined: AnyStr, literals: Sequence[AnyStr], starts: IntArray) -> IntArray:
+    """The rows (ascending, distinct) of a joined column whose text contains any of
+    ``literals``. Each literal is found with ``find``, and after a hit the search goes on from
+    the next text, so a literal that fills a text costs one step per text, not per occurrence."""
+    separator: Any = SEPARATOR if isinstance(joined, str) else SEPARATOR.encode()
+    if len(literals) > _FIND_LITERALS or any(not x or separator in x for x in literals):
+        ordered = sorted(set(literals), key=lambda x: (-len(x), x))
+        pattern: Any = (b"|" if isinstance(joined, bytes) else "|").join(map(re.escape, ordered))
+        return _rows_of(_first_positions(pattern, 0, joined), starts)
+    find = joined.find
+    found: list[int] = []
+    for literal in literals:
+        at = find(literal)
+        while at >= 0:
+            found.append(at)
+            end = find(separator, at + len(literal))
+            if end < 0:
+                break
+            at = find(literal, end + 1)
+    positions = np.asarray(found, dtype=np.int64)
+    if len(literals) > 1:
+        positions.sort()
+    return _rows_of(positions, starts)
 
 
 @functools.lru_cache(maxsize=256)
@@ -369,6 +398,7 @@ class TermMatcher:
         ordered = sorted(set(normal), key=lambda t: (-len(t), t))
         body = "|".join(re.escape(t) for t in ordered)
         self.whole_word = whole_word
+        self.terms = ordered
         self.ascii = all(t.isascii() for t in ordered)
         self.scan = re.compile(f"(?:{body})")
         self.exact = re.compile(rf"(?<!\w)(?:{body})(?!\w)") if whole_word else self.scan
@@ -381,11 +411,11 @@ class TermMatcher:
     def candidate_rows(self, column: TextColumn, field: str | None = None) -> IntArray:
         """Rows where some term occurs as a substring (a superset of the matching rows)."""
         if self.ascii:
-            rows = column.ascii_rows(self.scan, field, lower=self.lower)
+            rows = column.ascii_rows(self.terms, field, lower=self.lower)
             if rows is not None:
                 return rows
         joined, starts = column.joined(field, lower=self.lower)
-        return _rows_of(_first_positions(self.scan.pattern, self.scan.flags, joined), starts)
+        return _literal_rows(joined, self.terms, starts)
 
     def rows(self, column: TextColumn, field: str | None = None) -> IntArray:
         """Rows where some term occurs (as a whole word when ``whole_word``)."""
