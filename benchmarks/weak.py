@@ -77,6 +77,7 @@ from labelkitchen.weak import (
     threshold_lf,
 )
 from labelkitchen.weak.label_model import tie_shares
+from labelkitchen.weak.model_base import clear_majority, vote_counts
 from labelkitchen.weak.synthetic import random_label_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -490,7 +491,27 @@ def scores_of(
     silent = ~(np.asarray(L) != -1).any(axis=1)
     drawn = np.array(probs, dtype=np.float64)
     drawn[silent] = 1.0 / k
-    return {"wrench": wrench_score(drawn, y, k, metric), **expected_scores(probs, L, y, k, metric)}
+    scores: dict[str, float] = {
+        "wrench": wrench_score(drawn, y, k, metric),
+        **expected_scores(probs, L, y, k, metric),
+    }
+    return {**scores, **overturned(probs, L, y, k)}
+
+
+def overturned(probs: np.ndarray, L: np.ndarray, y: np.ndarray, k: int) -> dict[str, float]:
+    """How many test records with a clear majority (one class with strictly most votes) the
+    model gives another class (its strict arg-max), and on how many of them it is right."""
+    winner = clear_majority(vote_counts(LabelMatrix.from_dense(np.asarray(L)), k))
+    probs = np.asarray(probs, dtype=np.float64)
+    top = probs.max(axis=1, keepdims=True)
+    strict = (probs >= top - 1e-9).sum(axis=1) == 1
+    picked = np.argmax(probs, axis=1)
+    moved = (winner >= 0) & strict & (picked != winner)
+    return {
+        "clear": float(np.count_nonzero(winner >= 0)),
+        "overturned": float(np.count_nonzero(moved)),
+        "overturned_right": float(np.count_nonzero(moved & (picked == np.asarray(y)))),
+    }
 
 
 def gold_references(
@@ -1076,6 +1097,24 @@ def render_markdown(results: dict[str, Any]) -> str:
     selected = "; ".join(
         f"{n}: `{quality[n]['scores']['label_model_dev']['selected']}`" for n in names
     )
+    clear = ", ".join(f"{n} {quality[n]['scores']['majority_vote']['clear']:.0f}" for n in names)
+    lines += [
+        "",
+        f"Test records with a clear majority ({clear}) that each model gives another class, and "
+        "how many of those it gets right:",
+        "",
+        "| model | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for label in order:
+        if label not in quality[names[0]]["scores"] or label == "majority_vote":
+            continue
+        cells = [
+            f"{quality[n]['scores'][label]['overturned']:.0f} "
+            f"({quality[n]['scores'][label]['overturned_right']:.0f} right)"
+            for n in names
+        ]
+        lines.append(f"| {_MODEL_NAMES[label]} | " + " | ".join(cells) + " |")
     lines += [
         "",
         f"Test coverage (records with at least one vote): {coverage}. With dev gold the "

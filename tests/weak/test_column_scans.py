@@ -26,7 +26,12 @@ from labelkitchen.weak.columns import (
     TextColumn,
     _literal_rows,
 )
-from labelkitchen.weak.regex_literals import column_safe, lowercase_twin, required_literal
+from labelkitchen.weak.regex_literals import (
+    column_safe,
+    literal_lead,
+    lowercase_twin,
+    required_literal,
+)
 
 TRICKY = [
     "Check it out",
@@ -43,6 +48,8 @@ TRICKY = [
     "nul\x00inside",
     "emoji 🎵 song",
     "ΟΔΟΣ ΣΤΟ",
+    "winwin then a winner",
+    "x-out 7-out 42-OUT",
 ]
 PATTERNS = [
     r"check.*out",
@@ -57,6 +64,10 @@ PATTERNS = [
     r"ki",
     "\u0131",
     r"\Bnner",
+    r"\d{2}-out",
+    r"(?<=n)ner",
+    r"x?win",
+    r"(?:th|a )winner",
 ]
 
 
@@ -238,3 +249,40 @@ def test_literal_rows_by_find_equal_the_alternation_scan(texts, literals):
     assert _literal_rows(data, encoded, byte_starts).tolist() == expected
     many = literals * (_FIND_LITERALS // len(literals) + 1)  # past the cut-off: one alternation
     assert _literal_rows(joined, many, starts).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "lead"),
+    [
+        (r"(?i)\bqxryyu(?:s|ed|ing)?\b", 0),
+        (r"check.*out", 0),
+        (r"\d{2}-xyz", 2),
+        (r"(?:ab|cde)xyz", 3),
+        (r"x?hello", 1),
+        (r"(?<=foo)barbaz", 0),
+        (r"a+bcd", None),  # what precedes the literal has no bound
+        (r".*hello", None),
+        (r"(check)\s+out", None),  # the literal lies in a group
+        (r"ab(cdef)gh", None),
+        (r"abc|def", None),  # no literal at all
+    ],
+)
+def test_literal_lead_bounds_what_a_match_holds_before_its_literal(pattern, lead):
+    assert literal_lead(re.compile(pattern)) == lead
+
+
+LEAD_PATTERNS = [r"\bwin(?:s|ner)?\b", r"\d{2}-out", r"x?win", r"(?<=n)ner", r"(?:th|a )win"]
+
+
+@given(
+    st.lists(st.text(alphabet=st.sampled_from(list("winerxthaout-12 İK\u017f")), max_size=20),
+             min_size=1, max_size=12),
+    st.sampled_from(LEAD_PATTERNS),
+    st.booleans(),
+)  # fmt: skip
+@settings(max_examples=150, deadline=None)
+def test_regex_lf_searching_from_the_literal_equals_search_from_the_start(texts, pattern, case):
+    lf = regex_lf("r", pattern, 0, flags=[] if case else ["IGNORECASE"])
+    assert lf._lead is not None  # the path under test
+    expected = [0 if lf(Record(t)) is not None else -1 for t in texts]
+    assert apply_lfs([lf], texts).L.to_dense()[:, 0].tolist() == expected

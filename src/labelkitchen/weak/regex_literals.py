@@ -50,6 +50,43 @@ def required_literal(pattern: re.Pattern[str]) -> tuple[str, bool] | None:
     return literal, False
 
 
+def literal_lead(pattern: re.Pattern[str]) -> int | None:
+    """The most characters a match of ``pattern`` can hold before its required literal (the one
+    :func:`required_literal` names), when that literal is a run at the top level of the pattern
+    and what precedes it has a bounded width (``\\bwin`` 0, ``\\d{2}-x`` 2); else ``None``.
+
+    Every match then starts at most that many characters before an occurrence of the literal,
+    so a search may begin that far before the literal's first occurrence in a text."""
+    found = required_literal(pattern)
+    if found is None:
+        return None
+    parsed = _parser.parse(pattern.pattern, pattern.flags)
+    items = list(parsed.data)
+    literal, lower = found
+    start, run = 0, ""
+    for index, (op, arg) in enumerate([*items, (None, None)]):
+        if str(op) == "LITERAL":
+            if not run:
+                start = index
+            run += chr(arg)
+            continue
+        if run:
+            if (run.lower() if lower else run) == literal and len(run) == len(literal):
+                width = _parser.SubPattern(parsed.state, items[:start]).getwidth()[1]
+                return int(width) if width < _UNBOUNDED else None
+            if len(run) >= len(literal):
+                return None  # a run at least as long came first: the literal is not this one
+        run = ""
+        if str(op) != "AT":
+            nested = _longest([(op, arg)]) if op is not None else None
+            if nested is not None and len(nested) >= len(literal):
+                return None  # the literal (or one as long, found first) lies in a group
+    return None
+
+
+_UNBOUNDED = 1 << 16
+
+
 def column_safe(pattern: re.Pattern[str]) -> bool:
     """Whether ``pattern.finditer`` over texts joined by NUL finds exactly the texts in which
     ``pattern.search`` succeeds (see the module documentation)."""
@@ -180,4 +217,4 @@ def _longest(items: list[tuple[Any, Any]]) -> str | None:
     return best or None
 
 
-__all__ = ["column_safe", "lowercase_twin", "required_literal"]
+__all__ = ["column_safe", "literal_lead", "lowercase_twin", "required_literal"]

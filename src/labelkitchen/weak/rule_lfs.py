@@ -17,7 +17,12 @@ from labelkitchen.errors import InvalidInput
 from labelkitchen.weak.columns import TermMatcher, TextColumn, replace_rows
 from labelkitchen.weak.declarative import DeclarativeLF, Label, as_text, check_label, regex_flags
 from labelkitchen.weak.lf import RecordLike
-from labelkitchen.weak.regex_literals import column_safe, lowercase_twin, required_literal
+from labelkitchen.weak.regex_literals import (
+    column_safe,
+    literal_lead,
+    lowercase_twin,
+    required_literal,
+)
 
 TEXT_FEATURES = ("@length", "@words")
 """Pseudo-fields a threshold LF can read from the text instead of meta."""
@@ -92,6 +97,7 @@ class RegexLF(DeclarativeLF):
                 f"LF {name!r}: bad regular expression {pattern!r}: {error}"
             ) from error
         self._literal = required_literal(self._regex)
+        self._lead = literal_lead(self._regex)
         # Fastest first: a literal every match holds finds candidate texts in one scan of the
         # column, then search runs on those; else one scan of the whole column when the pattern
         # cannot match across texts (IGNORECASE scans are slow in Python's engine: those scan
@@ -137,7 +143,18 @@ class RegexLF(DeclarativeLF):
         if special is not None and special.size:  # lower-casing and IGNORECASE disagree there
             candidates = replace_rows(candidates, special, special, len(column))
         texts = column.texts(self.field)
-        rows = [i for i in candidates.tolist() if search(texts[i])]
+        if self._lead is None:
+            rows = [i for i in candidates.tolist() if search(texts[i])]
+            return np.asarray(rows, dtype=np.int64), self.label
+        # a match starts at most `lead` characters before an occurrence of the literal, so the
+        # search starts there (lower-casing keeps every offset outside the special rows)
+        lead, whole = self._lead, set() if special is None else set(special.tolist())
+        rows = []
+        for i in candidates.tolist():
+            text = texts[i]
+            at = -1 if i in whole else (text.lower() if lower else text).find(literal)
+            if search(text, at - lead if at > lead else 0):
+                rows.append(i)
         return np.asarray(rows, dtype=np.int64), self.label
 
 
