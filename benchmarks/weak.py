@@ -686,6 +686,7 @@ SWEEP_MODELS = (
     "no_overrule",
     "previous_default",
     "dawid_skene",
+    "matrix_completion_l2_0",
     "snorkel",
 )
 _SWEEP_NAMES = {
@@ -693,6 +694,7 @@ _SWEEP_NAMES = {
     "no_overrule": "... without overruling clear majorities (the default until 2026-11-28)",
     "previous_default": "first default (no merging, no run-away check, no overruling)",
     "dawid_skene": "Dawid-Skene",
+    "matrix_completion_l2_0": "`MatrixCompletion(l2=0)` (a full model of the votes, no pull)",
     "snorkel": "Snorkel LabelModel",
 }
 
@@ -701,7 +703,8 @@ def measure_sweep(snorkel: Snorkel | None, seeds: Sequence[int] = SWEEP_SEEDS) -
     """Expected accuracy on :func:`random_label_matrix` sets (fitted and scored on the same
     records, no gold used to fit): majority vote, the default ``LabelModel``, the same default
     without overruling clear majorities, the first default (no near-copy merging, no run-away
-    check, no overruling), Dawid-Skene, and Snorkel's ``LabelModel`` at its defaults."""
+    check, no overruling), Dawid-Skene, matrix completion without its pull towards the start,
+    and Snorkel's ``LabelModel`` at its defaults."""
     sets = [random_label_matrix(seed) for seed in seeds]
     scores: dict[str, list[float]] = {m: [] for m in SWEEP_MODELS}
     for data in sets:
@@ -724,6 +727,7 @@ def measure_sweep(snorkel: Snorkel | None, seeds: Sequence[int] = SWEEP_SEEDS) -
                 random_state=0,
             ),
             "dawid_skene": get_model("dawid_skene.v1")(n_classes=k, random_state=0),
+            "matrix_completion_l2_0": MatrixCompletion(n_classes=k, l2=0.0, random_state=0),
         }
         for name, model in fitted.items():
             scores[name].append(_expected_accuracy(model.fit(L).predict_proba(L), y))

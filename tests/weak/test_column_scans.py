@@ -286,3 +286,21 @@ def test_regex_lf_searching_from_the_literal_equals_search_from_the_start(texts,
     assert lf._lead is not None  # the path under test
     expected = [0 if lf(Record(t)) is not None else -1 for t in texts]
     assert apply_lfs([lf], texts).L.to_dense()[:, 0].tolist() == expected
+
+
+@given(
+    st.lists(st.text(alphabet=st.sampled_from(list("abK \u00e9\u0130\u212a\x00")), max_size=15),
+             min_size=1, max_size=20),
+    st.sampled_from(["a", "ab", "k", "ba", "\u00e9a"]),
+    st.booleans(),
+)  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_literal_offsets_give_each_first_occurrence_or_unknown(texts, literal, lower):
+    column = TextColumn(texts)
+    rows, offsets = column.literal_offsets(literal, lower=lower)
+    seen = [t.lower() if lower else t for t in texts]
+    assert rows.tolist() == [i for i, t in enumerate(seen) if literal in t]
+    for row, offset in zip(rows.tolist(), offsets.tolist(), strict=True):
+        assert offset in (-1, seen[row].find(literal))
+    if all(t.isascii() and "\x00" not in t for t in texts):
+        assert -1 not in offsets.tolist()  # ASCII texts: every offset known

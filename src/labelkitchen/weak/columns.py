@@ -51,6 +51,7 @@ class TextColumn:
         self._special: dict[tuple[str | None, bool], IntArray] = {}
         self._encoded: dict[tuple[str | None, bool], tuple[bytes, IntArray] | None] = {}
         self._to_ascii: dict[str | None, IntArray] = {}
+        self._ascii: dict[tuple[str | None, bool], npt.NDArray[np.bool_]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -153,6 +154,49 @@ class TextColumn:
         )
         return replace_rows(rows, special, found, len(self.items))
 
+    def literal_offsets(
+        self, literal: str, field: str | None = None, *, lower: bool
+    ) -> tuple[IntArray, IntArray]:
+        """Rows whose text (lower-cased by ``str.lower()`` if ``lower``) contains ``literal``,
+        in order, and for each the character offset of its first occurrence in that text; ``-1``
+        where the offset is not known without looking at the text (a text with non-ASCII
+        characters in the bytes scan, or one of :meth:`lower_to_ascii_rows`)."""
+        encoded = self.encoded(field, lower=lower) if literal.isascii() else None
+        if encoded is None or not self.items:
+            joined, starts = self.joined(field, lower=lower)
+            rows, first = _literal_first(joined, [literal], starts)
+            return rows, first - starts[rows]
+        data, starts = encoded
+        rows, first = _literal_first(data, [literal.encode("ascii")], starts)
+        offsets = np.where(self._ascii_texts(field)[rows], first - starts[rows], -1)
+        if lower:
+            special = self.lower_to_ascii_rows(field)
+            if special.size:
+                texts = self.texts(field)
+                found = np.asarray(
+                    [i for i in special.tolist() if literal in texts[i].lower()], dtype=np.int64
+                )
+                merged = replace_rows(rows, special, found, len(self.items))
+                offsets = carry_offsets(merged, rows, offsets, unknown=special)
+                rows = merged
+        return rows, np.asarray(offsets, dtype=np.int64)
+
+    def _ascii_texts(self, field: str | None) -> npt.NDArray[np.bool_]:
+        """Per row, whether its text is all ASCII (as many UTF-8 bytes as characters)."""
+        key = (field, False)
+        cached = self._ascii.get(key)
+        if cached is None:
+            joined, starts = self.joined(field)
+            encoded = self.encoded(field)
+            chars = np.diff(np.append(starts, len(joined)))
+            if encoded is None:
+                cached = np.zeros(chars.size, dtype=bool)
+            else:
+                data, byte_starts = encoded
+                cached = np.diff(np.append(byte_starts, len(data))) == chars
+            self._ascii[key] = cached
+        return cached
+
     def lower_to_ascii_rows(self, field: str | None = None) -> IntArray:
         """Rows holding a character whose ``str.lower()`` is ASCII although it is not (U+0130,
         U+212A): there the bytes of the lower-cased column differ from ``str.lower()``."""
@@ -231,6 +275,19 @@ class TextColumn:
         return _rows_of(_char_positions(joined, chars), starts)
 
 
+def carry_offsets(
+    rows: IntArray, old_rows: IntArray, old_offsets: IntArray, *, unknown: IntArray
+) -> IntArray:
+    """Offsets for ``rows`` (ascending): ``old_offsets`` where the row is in ``old_rows``
+    (ascending) and not in ``unknown``, else ``-1``."""
+    offsets = np.full(rows.size, -1, dtype=np.int64)
+    if old_rows.size:
+        at = np.minimum(np.searchsorted(old_rows, rows), old_rows.size - 1)
+        known = (old_rows[at] == rows) & ~np.isin(rows, unknown)
+        offsets[known] = old_offsets[at[known]]
+    return offsets
+
+
 def replace_rows(rows: IntArray, checked: IntArray, found: IntArray, n_rows: int) -> IntArray:
     """``rows`` without those in ``checked``, plus ``found`` (the ``checked`` rows that do
     match), in order: a mask, far cheaper than the sorting set operations of numpy."""
@@ -276,27 +333,43 @@ against 1.1 s."""
 
 def _literal_rows(joined: AnyStr, literals: Sequence[AnyStr], starts: IntArray) -> IntArray:
     """The rows (ascending, distinct) of a joined column whose text contains any of
-    ``literals``. Each literal is found with ``find``, and after a hit the search goes on from
-    the next text, so a literal that fills a text costs one step per text, not per occurrence."""
+    ``literals``."""
+    return _literal_first(joined, literals, starts)[0]
+
+
+def _literal_first(
+    joined: AnyStr, literals: Sequence[AnyStr], starts: IntArray
+) -> tuple[IntArray, IntArray]:
+    """The rows (ascending, distinct) of a joined column whose text contains any of
+    ``literals``, and where in ``joined`` the first occurrence in each starts. Each literal is
+    found with ``find``, one call per occurrence; once its occurrences outnumber the texts, the
+    search goes on from the next text after each hit, so a literal that fills every text costs
+    at most about two calls per text."""
     separator: Any = SEPARATOR if isinstance(joined, str) else SEPARATOR.encode()
     if len(literals) > _FIND_LITERALS or any(not x or separator in x for x in literals):
         ordered = sorted(set(literals), key=lambda x: (-len(x), x))
         pattern: Any = (b"|" if isinstance(joined, bytes) else "|").join(map(re.escape, ordered))
-        return _rows_of(_first_positions(pattern, 0, joined), starts)
+        return _first_of(_first_positions(pattern, 0, joined), starts)
     find = joined.find
     found: list[int] = []
     for literal in literals:
+        width, first = len(literal), len(found)
         at = find(literal)
+        # every occurrence, one call each, while they are no more than the texts; past that
+        # (a literal many times per text) skip to the next text after each hit
+        while at >= 0 and len(found) - first < starts.size:
+            found.append(at)
+            at = find(literal, at + width)
         while at >= 0:
             found.append(at)
-            end = find(separator, at + len(literal))
+            end = find(separator, at + width)
             if end < 0:
                 break
             at = find(literal, end + 1)
     positions = np.asarray(found, dtype=np.int64)
     if len(literals) > 1:
         positions.sort()
-    return _rows_of(positions, starts)
+    return _first_of(positions, starts)
 
 
 @functools.lru_cache(maxsize=256)
@@ -337,12 +410,18 @@ def _first_positions(pattern: AnyStr, flags: int, joined: AnyStr) -> IntArray:
 
 def _rows_of(positions: IntArray, starts: IntArray) -> IntArray:
     """The distinct rows holding the (ascending) ``positions`` of a joined column."""
+    return _first_of(positions, starts)[0]
+
+
+def _first_of(positions: IntArray, starts: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct rows holding the (ascending) ``positions`` of a joined column, and the
+    first of those positions in each."""
     if positions.size == 0:
-        return positions
+        return positions, positions
     rows = np.searchsorted(starts, positions, side="right") - 1
     keep = np.ones(rows.size, dtype=bool)
     keep[1:] = rows[1:] != rows[:-1]
-    return np.asarray(rows[keep], dtype=np.int64)
+    return np.asarray(rows[keep], dtype=np.int64), np.asarray(positions[keep], dtype=np.int64)
 
 
 # Characters whose str.lower() is longer than one character: only U+0130 (a test checks).
@@ -442,4 +521,4 @@ class TermMatcher:
         return table[:, 0], table[:, 1], table[:, 2]
 
 
-__all__ = ["SEPARATOR", "TermMatcher", "TextColumn", "replace_rows"]
+__all__ = ["SEPARATOR", "TermMatcher", "TextColumn", "carry_offsets", "replace_rows"]

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labelkitchen.errors import InvalidInput
-from labelkitchen.weak.columns import TermMatcher, TextColumn, replace_rows
+from labelkitchen.weak.columns import TermMatcher, TextColumn, carry_offsets, replace_rows
 from labelkitchen.weak.declarative import DeclarativeLF, Label, as_text, check_label, regex_flags
 from labelkitchen.weak.lf import RecordLike
 from labelkitchen.weak.regex_literals import (
@@ -138,23 +138,27 @@ class RegexLF(DeclarativeLF):
             texts = column.texts(self.field)
             return np.asarray([i for i, t in enumerate(texts) if search(t)], np.int64), self.label
         literal, lower = self._literal
-        candidates = column.rows_containing(literal, self.field, lower=lower)
-        special = column.case_special_rows(self.field) if lower else None
-        if special is not None and special.size:  # lower-casing and IGNORECASE disagree there
-            candidates = replace_rows(candidates, special, special, len(column))
         texts = column.texts(self.field)
+        special = column.case_special_rows(self.field) if lower else None
         if self._lead is None:
+            candidates = column.rows_containing(literal, self.field, lower=lower)
+            if special is not None and special.size:  # lower-casing and IGNORECASE disagree
+                candidates = replace_rows(candidates, special, special, len(column))
             rows = [i for i in candidates.tolist() if search(texts[i])]
             return np.asarray(rows, dtype=np.int64), self.label
         # a match starts at most `lead` characters before an occurrence of the literal, so the
-        # search starts there (lower-casing keeps every offset outside the special rows)
-        lead, whole = self._lead, set() if special is None else set(special.tolist())
-        rows = []
-        for i in candidates.tolist():
-            text = texts[i]
-            at = -1 if i in whole else (text.lower() if lower else text).find(literal)
-            if search(text, at - lead if at > lead else 0):
-                rows.append(i)
+        # search starts there; where the offset is unknown (-1), at the text's start
+        candidates, offsets = column.literal_offsets(literal, self.field, lower=lower)
+        if special is not None and special.size:
+            merged = replace_rows(candidates, special, special, len(column))
+            offsets = carry_offsets(merged, candidates, offsets, unknown=special)
+            candidates = merged
+        lead = self._lead
+        rows = [
+            i
+            for i, at in zip(candidates.tolist(), offsets.tolist(), strict=True)
+            if search(texts[i], at - lead if at > lead else 0)
+        ]
         return np.asarray(rows, dtype=np.int64), self.label
 
 
