@@ -111,6 +111,7 @@ class _ChunkTask:
     labels: LabelIndex | None
     raise_on_error: bool
     offset: int = 0
+    plain: bool = False  # every record is a plain string
 
 
 @dataclass
@@ -122,7 +123,7 @@ class _Column:
 def _vote_chunk(task: _ChunkTask) -> list[ColumnVotes]:
     """The unit of work every applier runs: all given LFs over one chunk (declarative LFs share
     one text column, so the chunk is joined and lower-cased at most once)."""
-    column = TextColumn(task.records, offset=task.offset)
+    column = TextColumn(task.records, offset=task.offset, plain=task.plain)
     items: Sequence[Any] = task.records  # declarative LFs read the column; others need records
     return [
         lf.vote_chunk(
@@ -146,8 +147,9 @@ def run_chunks(
 ) -> list[_Column]:
     """The shared loop: cut ``records`` into chunks, map them with ``applier``, collect per LF."""
     starts = list(range(0, len(records), chunk_size))
+    plain = isinstance(records, PlainTexts)
     tasks = [
-        _ChunkTask(tuple(lfs), list(records[s : s + chunk_size]), labels, raise_on_error, s)
+        _ChunkTask(tuple(lfs), list(records[s : s + chunk_size]), labels, raise_on_error, s, plain)
         for s in starts
     ]
     columns = [_Column() for _ in lfs]
@@ -328,11 +330,19 @@ def apply_span_lfs(
 # helpers --------------------------------------------------------------------------------------
 
 
+class PlainTexts(list):  # type: ignore[type-arg]
+    """The records when every one is a plain string (:func:`as_records` found so), which spares
+    the text columns another look at each item."""
+
+
 def as_records(records: Iterable[object]) -> list[Record | str]:
     """Every item as a :class:`Record`, except plain strings, kept as they are (a record with
     that text, no meta and its position as id) so declarative LFs never wait for objects."""
     items = records if isinstance(records, list) else list(records)
-    if set(map(type, items)) <= {str, Record}:  # nothing to convert
+    types = set(map(type, items))
+    if types <= {str}:
+        return PlainTexts(items)
+    if types <= {str, Record}:  # nothing to convert
         return list(items)
     return [item if type(item) is str else as_record(item, i) for i, item in enumerate(items)]
 
