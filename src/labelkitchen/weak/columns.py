@@ -138,50 +138,34 @@ class TextColumn:
             self._encoded[key] = cached
         return self._encoded[key]
 
-    def ascii_rows(
-        self, literals: Sequence[str], field: str | None = None, *, lower: bool
-    ) -> IntArray | None:
-        """Rows whose text (lower-cased by ``str.lower()`` if ``lower``) contains any of the
-        ASCII ``literals``, found in the column's bytes; ``None`` when the column has no bytes
-        form."""
-        encoded = self.encoded(field, lower=lower)
-        if encoded is None or not self.items:
-            return None
-        data, starts = encoded
-        rows = _literal_rows(data, [literal.encode("ascii") for literal in literals], starts)
-        if not lower:
-            return rows
-        special = self.lower_to_ascii_rows(field)
-        if not special.size:
-            return rows
-        texts = self.texts(field)
-        found = np.asarray(
-            [i for i in special.tolist() if any(x in texts[i].lower() for x in literals)],
-            dtype=np.int64,
-        )
-        return replace_rows(rows, special, found, len(self.items))
-
     def literal_offsets(
-        self, literal: str, field: str | None = None, *, lower: bool
+        self, literals: str | Sequence[str], field: str | None = None, *, lower: bool
     ) -> tuple[IntArray, IntArray]:
-        """Rows whose text (lower-cased by ``str.lower()`` if ``lower``) contains ``literal``,
-        in order, and for each the character offset of its first occurrence in that text; ``-1``
-        where the offset is not known without looking at the text (a text with non-ASCII
-        characters in the bytes scan, or one of :meth:`lower_to_ascii_rows`)."""
-        encoded = self.encoded(field, lower=lower) if literal.isascii() else None
+        """Rows whose text (lower-cased by ``str.lower()`` if ``lower``) contains any of
+        ``literals`` (one string or several), in order, and for each the character offset of
+        the first occurrence in that text; ``-1`` where the offset is not known without looking
+        at the text (a text with non-ASCII characters in the bytes scan, or one of
+        :meth:`lower_to_ascii_rows`).
+
+        ASCII literals are found in the column's bytes (one byte per ASCII character, however
+        wide the rest of the text), others in the joined text."""
+        wanted = [literals] if isinstance(literals, str) else list(literals)
+        ascii_only = all(x.isascii() for x in wanted)
+        encoded = self.encoded(field, lower=lower) if ascii_only else None
         if encoded is None or not self.items:
             joined, starts = self.joined(field, lower=lower)
-            rows, first = _literal_first(joined, [literal], starts)
+            rows, first = _literal_first(joined, wanted, starts)
             return rows, first - starts[rows]
         data, starts = encoded
-        rows, first = _literal_first(data, [literal.encode("ascii")], starts)
+        rows, first = _literal_first(data, [x.encode("ascii") for x in wanted], starts)
         offsets = np.where(self._ascii_texts(field)[rows], first - starts[rows], -1)
         if lower:
             special = self.lower_to_ascii_rows(field)
             if special.size:
                 texts = self.texts(field)
                 found = np.asarray(
-                    [i for i in special.tolist() if literal in texts[i].lower()], dtype=np.int64
+                    [i for i in special.tolist() if any(x in texts[i].lower() for x in wanted)],
+                    dtype=np.int64,
                 )
                 merged = replace_rows(rows, special, found, len(self.items))
                 offsets = carry_offsets(merged, rows, offsets, unknown=special)
@@ -248,12 +232,7 @@ class TextColumn:
 
     def rows_containing(self, literal: str, field: str | None = None, *, lower: bool) -> IntArray:
         """Rows whose text (lower-cased if ``lower``) contains ``literal``, in order."""
-        if literal.isascii():
-            rows = self.ascii_rows([literal], field, lower=lower)
-            if rows is not None:
-                return rows
-        joined, starts = self.joined(field, lower=lower)
-        return _literal_rows(joined, [literal], starts)
+        return self.literal_offsets(literal, field, lower=lower)[0]
 
     def rows_matching(
         self, pattern: re.Pattern[str], field: str | None = None, *, lower: bool = False
@@ -496,7 +475,6 @@ class TermMatcher:
         body = "|".join(re.escape(t) for t in ordered)
         self.whole_word = whole_word
         self.terms = ordered
-        self.ascii = all(t.isascii() for t in ordered)
         self.scan = re.compile(f"(?:{body})")
         self.exact = re.compile(rf"(?<!\w)(?:{body})(?!\w)") if whole_word else self.scan
         self.fallback = re.compile(self.exact.pattern, 0 if case_sensitive else re.IGNORECASE)
@@ -507,12 +485,7 @@ class TermMatcher:
 
     def candidate_rows(self, column: TextColumn, field: str | None = None) -> IntArray:
         """Rows where some term occurs as a substring (a superset of the matching rows)."""
-        if self.ascii:
-            rows = column.ascii_rows(self.terms, field, lower=self.lower)
-            if rows is not None:
-                return rows
-        joined, starts = column.joined(field, lower=self.lower)
-        return _literal_rows(joined, self.terms, starts)
+        return column.literal_offsets(self.terms, field, lower=self.lower)[0]
 
     def rows(self, column: TextColumn, field: str | None = None) -> IntArray:
         """Rows where some term occurs (as a whole word when ``whole_word``)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -139,21 +140,15 @@ class RegexLF(DeclarativeLF):
             return np.asarray([i for i, t in enumerate(texts) if search(t)], np.int64), self.label
         literal, lower = self._literal
         texts = column.texts(self.field)
-        special = column.case_special_rows(self.field) if lower else None
-        if self._lead is None:
-            candidates = column.rows_containing(literal, self.field, lower=lower)
-            if special is not None and special.size:  # lower-casing and IGNORECASE disagree
-                candidates = replace_rows(candidates, special, special, len(column))
-            rows = [i for i in candidates.tolist() if search(texts[i])]
-            return np.asarray(rows, dtype=np.int64), self.label
-        # a match starts at most `lead` characters before an occurrence of the literal, so the
-        # search starts there; where the offset is unknown (-1), at the text's start
         candidates, offsets = column.literal_offsets(literal, self.field, lower=lower)
-        if special is not None and special.size:
+        special = column.case_special_rows(self.field) if lower else None
+        if special is not None and special.size:  # lower-casing and IGNORECASE disagree there
             merged = replace_rows(candidates, special, special, len(column))
             offsets = carry_offsets(merged, candidates, offsets, unknown=special)
             candidates = merged
-        lead = self._lead
+        # a match starts at most `lead` characters before an occurrence of the literal, so the
+        # search starts there; at the text's start where the offset or the lead is unknown
+        lead = sys.maxsize if self._lead is None else self._lead
         rows = [
             i
             for i, at in zip(candidates.tolist(), offsets.tolist(), strict=True)
